@@ -1,0 +1,84 @@
+"""The root ``neurotrade`` command: global options, sub-commands, and how errors reach the user."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.logging import RichHandler
+from rich.markup import escape
+
+from neurotrade._workspace import resolve_home
+from neurotrade.cli._context import CliState, err_console
+from neurotrade.errors import NeurotradeError
+
+app = typer.Typer(
+    name="neurotrade",
+    help="Research, train and run neural trading strategies declared in one YAML file.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Workspace directory for data, models and runs. Default: $NEUROTRADE_HOME, else ./workspace.",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_time=False, show_path=False)],
+        force=True,
+    )
+    ctx.obj = CliState(home=resolve_home(home))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``neurotrade`` script.
+
+    A :class:`~neurotrade.errors.NeurotradeError` is the user's to fix: one message, exit code 2.
+    Anything else is a bug in neurotrade: a short message, exit code 1 (``NEUROTRADE_DEBUG=1`` shows
+    the traceback).
+    """
+    from neurotrade.cli import _commands  # noqa: F401  registers the sub-commands on `app`
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except NeurotradeError as e:
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as e:  # a bug: say so, keep the traceback for those who ask
+        import click
+
+        if isinstance(e, click.exceptions.Abort):
+            err_console.print("aborted")
+            sys.exit(130)
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        import os
+        import traceback
+
+        if os.environ.get("NEUROTRADE_DEBUG"):
+            traceback.print_exc()
+        err_console.print(
+            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}\n"
+            "This is a bug in neurotrade; set NEUROTRADE_DEBUG=1 to see the traceback.",
+            highlight=False,
+        )
+        sys.exit(1)
