@@ -1,1 +1,20 @@
-"""backtest"""
+"""Backtests: follow a target position over OHLCV bars with next-bar fills, costs and metrics.
+
+The backtester knows nothing of models: it takes bars and the position wanted at each bar's close.
+"""
+
+from __future__ import annotations
+
+from neurotrade.backtest._costs import CostModel
+from neurotrade.backtest._metrics import performance, periods_per_year
+from neurotrade.backtest._result import BacktestResult
+from neurotrade.backtest._simulate import buy_and_hold, simulate
+
+__all__ = [
+    "BacktestResult",
+    "CostModel",
+    "buy_and_hold",
+    "performance",
+    "periods_per_year",
+    "simulate",
+]

@@ -1,0 +1,218 @@
+"""Performance metrics of a backtest, as plain JSON-ready numbers."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+
+import numpy as np
+
+from neurotrade.backtest._result import BacktestResult
+from neurotrade.errors import BacktestError
+
+__all__ = ["performance", "periods_per_year"]
+
+# Trading days a year and trading hours a day per calendar. Equities: NYSE-style 252 sessions
+# of 6.5 hours (09:30-16:00); crypto trades around the clock every day.
+_CALENDARS = {
+    "equity": (252.0, 6.5),
+    "crypto": (365.0, 24.0),
+    "24/7": (365.0, 24.0),
+}
+_TIMEFRAME = re.compile(r"^(\d+)(m|h|d|w)$")
+_MINUTES = {"m": 1.0, "h": 60.0}
+
+
+def periods_per_year(timeframe: str, *, calendar: str = "equity") -> float:
+    """How many bars of ``timeframe`` a year holds, to annualise returns and volatility.
+
+    ``calendar="equity"`` counts 252 trading days of 6.5 trading hours; ``"crypto"`` and
+    ``"24/7"`` count 365 days of 24 hours. Intraday bars divide the trading day evenly
+    (``1h`` on equities: 252 * 6.5 = 1638), which slightly undercounts bar lengths that do not
+    divide the session (a ``4h`` equity session gives 1.625 bars a day, not the 2 bars a resampler
+    would produce). Daily bars give the days per year, ``Nd`` a fraction of that, and weekly bars
+    52 on equities (a trading week) and 365 / 7 around the clock.
+
+    Parameters
+    ----------
+    timeframe
+        ``<count><unit>`` with unit ``m`` (minutes), ``h``, ``d`` or ``w``: ``1m, 5m, 1h, 4h, 1d, 1w``.
+    calendar
+        ``"equity"``, ``"crypto"`` or ``"24/7"``.
+
+    Returns
+    -------
+    float
+        Bars per year.
+
+    Raises
+    ------
+    BacktestError
+        For a timeframe or calendar it does not know.
+
+    Examples
+    --------
+    >>> periods_per_year("1d"), periods_per_year("1d", calendar="crypto")
+    (252.0, 365.0)
+    >>> periods_per_year("1h")
+    1638.0
+    """
+    if calendar not in _CALENDARS:
+        close = difflib.get_close_matches(str(calendar), list(_CALENDARS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise BacktestError(
+            f"unknown calendar {calendar!r}; choose one of {', '.join(map(repr, _CALENDARS))}{hint}"
+        )
+    match = _TIMEFRAME.match(timeframe) if isinstance(timeframe, str) else None
+    if match is None or int(match.group(1)) == 0:
+        raise BacktestError(
+            f"cannot read timeframe {timeframe!r}; write <count><unit> with unit m, h, d or w, "
+            "e.g. '5m', '1h', '1d', '1w'"
+        )
+    count, unit = int(match.group(1)), match.group(2)
+    days, hours = _CALENDARS[calendar]
+    if unit in _MINUTES:
+        return days * hours * 60.0 / (count * _MINUTES[unit])
+    if unit == "d":
+        return days / count
+    weeks = 52.0 if calendar == "equity" else days / 7.0
+    return weeks / count
+
+
+def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str, float | int | None]:
+    """Summarise a backtest in numbers that JSON can hold (no NaN, no infinity).
+
+    Per-bar returns are taken from the equity at each close, starting from ``initial_cash``,
+    so there is one return per bar. A value that is undefined for the result (no trades, no
+    variation) is ``None``, never NaN or infinity.
+
+    Parameters
+    ----------
+    result
+        What :func:`~neurotrade.backtest.simulate` returned.
+    periods_per_year
+        Bars per year, e.g. from :func:`periods_per_year`.
+
+    Returns
+    -------
+    dict
+        - ``total_return``: final equity / initial cash - 1.
+        - ``annual_return``: compound annual growth over the bars, taking ``len(equity)`` bars as
+          ``len(equity) / periods_per_year`` years; -1.0 when the equity ends at or below zero.
+        - ``volatility``: sample standard deviation (ddof=1) of the per-bar returns times
+          ``sqrt(periods_per_year)``; None with fewer than two bars.
+        - ``sharpe``: mean / standard deviation (ddof=1) of per-bar returns times
+          ``sqrt(periods_per_year)``, risk-free rate 0; None when the deviation is 0.
+        - ``sortino``: mean per-bar return / ``sqrt(mean(min(r, 0)^2))`` times
+          ``sqrt(periods_per_year)``; None when no return is negative.
+        - ``max_drawdown``: the deepest fall from a running peak of the equity (initial cash
+          included), as a fraction <= 0, e.g. -0.23.
+        - ``max_drawdown_bars``: the longest spell of consecutive bars with equity below its running
+          peak (the longest drawdown, not necessarily the deepest one's length).
+        - ``win_rate``: trades with pnl > 0 over all trades (those closed at the end included);
+          None without trades.
+        - ``profit_factor``: gross profit / gross loss of the trades; None when there is no losing
+          trade (the ratio would be infinite) or no trade at all.
+        - ``trades``: number of trades; ``avg_bars_held``: their mean ``bars_held`` (None without
+          trades).
+        - ``exposure``: fraction of bars whose close held a non-zero position.
+        - ``final_equity``: the last equity value.
+
+    Raises
+    ------
+    BacktestError
+        When ``periods_per_year`` is not a positive number.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurotrade.backtest import buy_and_hold
+    >>> idx = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC", name="time")
+    >>> px = [10.0, 10.0, 12.0, 9.0]
+    >>> bars = pd.DataFrame({"open": px, "high": px, "low": px, "close": px, "volume": 1.0}, index=idx)
+    >>> stats = performance(buy_and_hold(bars, initial_cash=100.0), periods_per_year=252)
+    >>> round(stats["total_return"], 6), round(stats["max_drawdown"], 6), stats["trades"]
+    (-0.1, -0.25, 1)
+    """
+    ppy = periods_per_year
+    if isinstance(ppy, bool) or not isinstance(ppy, int | float) or not (math.isfinite(ppy) and ppy > 0):
+        raise BacktestError(
+            f"periods_per_year must be a number > 0, got {ppy!r}; "
+            "use neurotrade.backtest.periods_per_year('1d') for daily bars"
+        )
+    initial = float(result.initial_cash)
+    equity = result.equity.to_numpy(dtype=np.float64)
+    path = np.concatenate(([initial], equity))
+    n = equity.size
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = path[1:] / path[:-1] - 1.0
+    final = float(equity[-1])
+    total_return = final / initial - 1.0
+    years = n / ppy
+    annual_return = -1.0 if final <= 0 else (final / initial) ** (1.0 / years) - 1.0
+
+    volatility = sharpe = sortino = None
+    if n >= 2 and np.all(np.isfinite(returns)):
+        mean = float(returns.mean())
+        std = float(returns.std(ddof=1))
+        volatility = std * math.sqrt(ppy)
+        if std > 0:
+            sharpe = mean / std * math.sqrt(ppy)
+        downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+        if downside > 0:
+            sortino = mean / downside * math.sqrt(ppy)
+
+    peak = np.maximum.accumulate(path)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdown = np.where(peak > 0, path / peak - 1.0, 0.0)
+    max_drawdown = float(drawdown.min())
+
+    trades = result.trades
+    n_trades = len(trades)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+    win_rate = profit_factor = avg_bars_held = None
+    if n_trades:
+        win_rate = float(np.count_nonzero(pnl > 0) / n_trades)
+        gross_loss = float(-pnl[pnl < 0].sum())
+        if gross_loss > 0:
+            profit_factor = float(pnl[pnl > 0].sum()) / gross_loss
+        avg_bars_held = float(trades["bars_held"].mean())
+
+    exposure = float(np.count_nonzero(result.position.to_numpy() != 0.0) / n)
+
+    stats: dict[str, float | int | None] = {
+        "total_return": total_return,
+        "annual_return": annual_return,
+        "volatility": volatility,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "max_drawdown": max_drawdown,
+        "max_drawdown_bars": _longest_run(drawdown < 0),
+        "win_rate": win_rate,
+        "profit_factor": profit_factor,
+        "trades": n_trades,
+        "avg_bars_held": avg_bars_held,
+        "exposure": exposure,
+        "final_equity": final,
+    }
+    return {key: _finite_or_none(value) for key, value in stats.items()}
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True."""
+    if not flags.any():
+        return 0
+    padded = np.concatenate(([False], flags, [False])).astype(np.int8)
+    edges = np.diff(padded)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return int((ends - starts).max())
+
+
+def _finite_or_none(value: float | int | None) -> float | int | None:
+    # Overflowing compounding on absurd inputs must not leak inf/NaN into JSON reports.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

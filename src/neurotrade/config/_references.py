@@ -1,0 +1,160 @@
+"""Checks that reach across sections: indicator types and parameters, and the names that fuzzy sets and
+``nn_inputs`` refer to.
+
+They run on the raw YAML data (not the validated model) so that one ``validate`` reports these problems together
+with the structural ones. Every problem is located at the key path that caused it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from neurotrade import indicators
+from neurotrade.config._errors import located, suggest
+from neurotrade.config._yaml import LocatedDocument
+from neurotrade.errors import IndicatorError
+
+INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class Resolved:
+    """What the checks learned: each indicator's type and full parameters, and canonical output names."""
+
+    indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)  # any accepted spelling -> canonical column name
+    fuzzy_sources: dict[str, str] = field(default_factory=dict)  # fuzzy_sets key as written -> canonical
+    problems: list[str] = field(default_factory=list)
+
+
+def check_references(doc: LocatedDocument) -> Resolved:
+    """Resolve and check the cross-section references of a parsed strategy document."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    out = Resolved()
+    _check_indicators(doc, data.get("indicators"), out)
+    _check_fuzzy_sets(doc, data.get("fuzzy_sets"), out)
+    _check_nn_inputs(doc, data.get("nn_inputs"), data.get("fuzzy_sets"), out)
+    return out
+
+
+def _check_indicators(doc: LocatedDocument, section: Any, out: Resolved) -> None:
+    if not isinstance(section, dict):
+        return
+    known = [info.name for info in indicators.available()]
+    for key, body in section.items():
+        path = ("indicators", key)
+        if not isinstance(key, str) or not INDICATOR_KEY.match(key):
+            out.problems.append(
+                located(
+                    doc,
+                    path,
+                    "indicator names use lower-case letters, digits and '_', starting with a letter",
+                )
+            )
+            continue
+        body = body if body is not None else {}
+        if not isinstance(body, dict):
+            continue  # the structural check reports it
+        kind = body.get("type")
+        if kind is None:
+            prefix = key.split("_")[0]
+            if prefix not in known:
+                hint = suggest(prefix, known)
+                out.problems.append(
+                    located(
+                        doc,
+                        path,
+                        f"cannot tell which indicator {key!r} is{hint}; add `type: <indicator>` "
+                        f"(available: {', '.join(known)})",
+                    )
+                )
+                continue
+            kind = prefix
+        if not isinstance(kind, str) or kind not in known:
+            out.problems.append(located(doc, (*path, "type"), f"unknown indicator {kind!r}{suggest(str(kind), known)}"))
+            continue
+        params = {k: v for k, v in body.items() if k != "type"}
+        try:
+            resolved, problems = indicators.check_params(kind, params)
+        except IndicatorError as e:
+            out.problems.append(located(doc, path, str(e)))
+            continue
+        for param, message in problems:
+            out.problems.append(located(doc, (*path, param), message))
+        if not problems:
+            out.indicators[key] = {"type": kind, "params": resolved}
+        # Outputs are known from the type alone, so references to them are checked even when a parameter is wrong.
+        info = indicators.get(kind)
+        if len(info.outputs) == 1:
+            out.outputs[key] = key
+            out.outputs[f"{key}.{info.outputs[0]}"] = key
+        else:
+            for name in info.outputs:
+                out.outputs[f"{key}.{name}"] = f"{key}.{name}"
+
+
+def _check_fuzzy_sets(doc: LocatedDocument, section: Any, out: Resolved) -> None:
+    if not isinstance(section, dict):
+        return
+    for source in section:
+        canonical = out.outputs.get(str(source))
+        if canonical is None:
+            out.problems.append(located(doc, ("fuzzy_sets", source), _not_an_output(str(source), out)))
+        elif canonical in out.fuzzy_sources.values():
+            out.problems.append(
+                located(
+                    doc,
+                    ("fuzzy_sets", source),
+                    f"{canonical!r} already has fuzzy sets; merge the two entries",
+                )
+            )
+        else:
+            out.fuzzy_sources[str(source)] = canonical
+
+
+def _check_nn_inputs(doc: LocatedDocument, section: Any, fuzzy_section: Any, out: Resolved) -> None:
+    section = section if isinstance(section, dict) else {}
+    fuzzy_section = fuzzy_section if isinstance(fuzzy_section, dict) else {}
+    wanted_fuzzy = section.get("fuzzy", "all")
+    wanted_raw = section.get("indicators", [])
+    if isinstance(wanted_fuzzy, list):
+        for i, ref in enumerate(wanted_fuzzy):
+            problem = _fuzzy_ref_problem(ref, fuzzy_section)
+            if problem:
+                out.problems.append(located(doc, ("nn_inputs", "fuzzy", i), problem))
+    if isinstance(wanted_raw, list):
+        for i, ref in enumerate(wanted_raw):
+            if not isinstance(ref, str) or ref not in out.outputs:
+                out.problems.append(located(doc, ("nn_inputs", "indicators", i), _not_an_output(str(ref), out)))
+    has_fuzzy = bool(fuzzy_section) if wanted_fuzzy == "all" else bool(wanted_fuzzy)
+    if not has_fuzzy and not wanted_raw:
+        out.problems.append(
+            located(
+                doc,
+                ("nn_inputs",),
+                "the network has no inputs: declare fuzzy_sets, or list indicator outputs under nn_inputs.indicators",
+            )
+        )
+
+
+def _fuzzy_ref_problem(ref: Any, fuzzy_section: dict[str, Any]) -> str | None:
+    if not isinstance(ref, str) or "." not in ref:
+        return f"must name a fuzzy set as '<indicator>.<set>', e.g. 'rsi_14.oversold', got {ref!r}"
+    source, set_name = ref.rsplit(".", 1)
+    if source not in fuzzy_section:
+        return f"no fuzzy sets are declared for {source!r}{suggest(source, list(fuzzy_section))}"
+    sets = fuzzy_section[source]
+    if isinstance(sets, dict) and set_name not in sets:
+        return f"{source!r} has no fuzzy set {set_name!r}{suggest(set_name, list(sets))}"
+    return None
+
+
+def _not_an_output(ref: str, out: Resolved) -> str:
+    names = sorted(out.outputs)
+    hint = suggest(ref, names)
+    if hint:
+        return f"{ref!r} is not an indicator output{hint}"
+    listing = ", ".join(names) if names else "none declared"
+    return f"{ref!r} is not an indicator output (declared outputs: {listing}); declare it under `indicators`"
