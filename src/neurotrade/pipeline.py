@@ -35,7 +35,8 @@ from neurotrade.features import Standardizer, build_features
 from neurotrade.labels import CLASS_NAMES, class_balance, zigzag_labels
 from neurotrade.models import build_model
 from neurotrade.splits import chronological_split
-from neurotrade.store import BundleRef, save_bundle
+from neurotrade.store import Bundle, BundleRef, save_bundle
+from neurotrade.store import load_bundle as _load_bundle
 from neurotrade.training import EpochReport, classification_metrics, seed_everything, train_classifier
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def run(
     home_dir = resolve_home(home)
     say = progress or (lambda event: None)
 
-    say(ProgressEvent("data", f"loading {spec.data.symbol} ({spec.data.source}, {spec.data.timeframe})"))
+    say(ProgressEvent("data", f"loading {spec.data.instrument} bars ({spec.data.source}, {spec.data.timeframe})"))
     repairs: list[str] = []
     bars = load_bars(spec.data, home=home_dir, seed=spec.seed, on_repair=lambda r: repairs.append(r.message))
 
@@ -245,7 +246,7 @@ def run(
         "labels": {**spec.labels.model_dump(mode="json"), "classes": list(CLASS_NAMES)},
         "split": {**spec.split.model_dump(mode="json"), **split.summary()},
         "data": {
-            "symbol": spec.data.symbol,
+            "symbol": spec.data.instrument,
             "source": spec.data.source,
             "timeframe": spec.data.timeframe,
             "rows": len(bars),
@@ -311,3 +312,27 @@ def _write_run_folder(
     decisions["signal"] = [CLASS_NAMES[s] for s in signals]
     decisions["target"] = targets
     decisions.to_parquet(run_dir / "decisions.parquet")
+
+
+def load_bundle(name: str, *, home: str | Path | None = None) -> Bundle:
+    """Load and verify a saved model bundle from the workspace.
+
+    Parameters
+    ----------
+    name
+        ``strategy`` (its latest bundle), ``strategy/1d_v2``, or a bundle directory.
+    home
+        The workspace (default: ``$NEUROTRADE_HOME``, else ``./workspace``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from neurotrade.config import parse_strategy
+    >>> home = tempfile.mkdtemp()
+    >>> spec = parse_strategy("name: doc\\ndata: {source: synthetic, bars: 600}\\nindicators: {rsi_14: {}}\\n"
+    ...                       "nn_inputs: {indicators: [rsi_14]}\\ntraining: {epochs: 2}\\n")
+    >>> _ = run(spec, home=home)
+    >>> load_bundle("doc", home=home).documents["features"]["resolved_features"]
+    ['1d_rsi_14']
+    """
+    return _load_bundle(resolve_home(home) / "models", name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -49,31 +51,18 @@ def _root(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``neurotrade`` script.
 
-    A :class:`~neurotrade.errors.NeurotradeError` is the user's to fix: one message, exit code 2.
-    Anything else is a bug in neurotrade: a short message, exit code 1 (``NEUROTRADE_DEBUG=1`` shows
-    the traceback).
+    A :class:`~neurotrade.errors.NeurotradeError` is the user's to fix: one message, exit code 2 (as for a
+    mistyped option, which the command-line parser reports itself). Anything else is a bug in neurotrade: a short
+    message, exit code 1; ``NEUROTRADE_DEBUG=1`` shows the traceback.
     """
     from neurotrade.cli import _commands  # noqa: F401  registers the sub-commands on `app`
 
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="neurotrade")
     except NeurotradeError as e:
         err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except SystemExit:
-        raise
-    except Exception as e:  # a bug: say so, keep the traceback for those who ask
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
-            err_console.print("aborted")
-            sys.exit(130)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2)
-        import os
-        import traceback
-
+    except Exception as e:  # a bug: say so briefly, keep the traceback for those who ask
         if os.environ.get("NEUROTRADE_DEBUG"):
             traceback.print_exc()
         err_console.print(

@@ -100,7 +100,7 @@ def render_summary(result: RunResult) -> None:
     training = m["split"]
     console.print()
     console.print(
-        f"[bold]{escape(result.strategy.name)}[/]  {escape(result.strategy.data.symbol)} "
+        f"[bold]{escape(result.strategy.name)}[/]  {escape(result.strategy.data.instrument)} "
         f"{escape(result.strategy.data.timeframe)}  test window {bt['window']['first'][:10]} → "
         f"{bt['window']['last'][:10]}",
         highlight=False,

@@ -38,6 +38,11 @@ class DataSpec(Section):
     timezone: str = "UTC"
     bars: Annotated[int, Field(ge=300, le=10_000_000)] = 3000
 
+    @property
+    def instrument(self) -> str:
+        """What the bars are of, for display: the symbol, or ``synthetic``."""
+        return "synthetic" if self.source == "synthetic" else self.symbol
+
     @model_validator(mode="after")
     def _path_only_for_files(self) -> DataSpec:
         if self.source == "file" and not self.path:

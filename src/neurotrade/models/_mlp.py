@@ -47,6 +47,6 @@ class MLP(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return torch.softmax(self(x), dim=-1)  # (B, C)
+            return torch.softmax(self(x).double(), dim=-1)  # (B, C), float64 so rows sum to 1
         finally:
             self.train(was_training)

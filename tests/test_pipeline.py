@@ -1,0 +1,109 @@
+"""The whole run: bundle and run folder on disk, versions, determinism, and an honest test-window backtest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.torch import load_file
+
+from neurotrade.config import Strategy, load_strategy
+from neurotrade.features import build_features, resolve_features
+from neurotrade.pipeline import load_bars, run
+from neurotrade.store import load_bundle
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory, small_strategy_text: str) -> tuple:
+    root = tmp_path_factory.mktemp("pipeline")
+    spec_file = root / "small.yaml"
+    spec_file.write_text(small_strategy_text)
+    home = root / "home"
+    events: list = []
+    first = run(spec_file, home=home, progress=events.append)
+    second = run(spec_file, home=home)
+    return first, second, home, events
+
+
+def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
+    first, second, home, _ = two_runs
+    assert first.bundle.path == home / "models" / "small_test" / "1d_v1"
+    assert second.bundle.path == home / "models" / "small_test" / "1d_v2"
+    assert load_bundle(home / "models", "small_test").ref.version == 2  # latest
+    for name in ("metrics.json", "trades.parquet", "equity.parquet", "decisions.parquet"):
+        assert (first.run_dir / name).is_file()
+    metrics = json.loads((first.run_dir / "metrics.json").read_text())
+    assert set(metrics["backtest"]) == {"window", "strategy", "buy_and_hold"}
+    assert metrics["backtest"]["strategy"]["final_equity"] == first.metrics["backtest"]["strategy"]["final_equity"]
+
+
+def test_one_seed_gives_identical_bundles(two_runs: tuple) -> None:
+    first, second, _, _ = two_runs
+    a = load_file(first.bundle.path / "weights.safetensors")
+    b = load_file(second.bundle.path / "weights.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    assert first.metrics == second.metrics
+
+
+def test_bundle_holds_what_a_model_needs(two_runs: tuple) -> None:
+    first, _, home, _ = two_runs
+    bundle = load_bundle(home / "models", "small_test/1d_v1")
+    docs = bundle.documents
+    assert {"spec", "features", "scaler", "labels", "split", "data", "training", "environment", "metrics"} <= set(docs)
+    assert docs["features"]["resolved_features"][:2] == ["1d_rsi_14_low", "1d_rsi_14_mid"]
+    assert docs["scaler"]["features"] == docs["features"]["resolved_features"]
+    assert docs["training"]["seed"] == 3 and docs["environment"]["torch"]
+    assert len(docs["data"]["sha256"]) == 64
+
+
+def test_spec_in_the_bundle_rebuilds_the_same_feature_order(two_runs: tuple) -> None:
+    # Regression: the bundle's JSON once sorted its keys, which reordered fuzzy sets and so the features.
+    _, _, home, _ = two_runs
+    docs = load_bundle(home / "models", "small_test/1d_v1").documents
+    assert resolve_features(load_strategy_from_docs(docs)) == docs["features"]["resolved_features"]
+
+
+def test_scaler_is_fitted_on_training_rows_only(two_runs: tuple) -> None:
+    first, _, home, _ = two_runs
+    docs = load_bundle(home / "models", "small_test/1d_v1").documents
+    spec = load_strategy_from_docs(docs)
+    features = build_features(load_bars(spec.data, home=home, seed=spec.seed), spec).frame
+    train = features.loc[docs["split"]["train"]["first"] : docs["split"]["train"]["last"]]
+    purged_train = train.iloc[: docs["split"]["train"]["samples"]]
+    np.testing.assert_allclose(docs["scaler"]["mean"], purged_train.mean().to_numpy(), rtol=1e-12)
+
+
+def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tuple) -> None:
+    first, _, _, _ = two_runs
+    split = first.metrics["split"]
+    equity = pd.read_parquet(first.run_dir / "equity.parquet")
+    assert equity.index[0] == pd.Timestamp(split["trading_start"])
+    assert equity.index[0] > pd.Timestamp(split["validation"]["last"])
+    decisions = pd.read_parquet(first.run_dir / "decisions.parquet")
+    for trade in first.trades.itertuples():
+        assert trade.entry_time > equity.index[0]  # the first decision can fill at the second bar's open at best
+        decided = decisions.index[decisions.index < trade.entry_time][-1]
+        assert decisions.loc[decided, "target"] != 0
+
+
+def test_progress_reports_every_stage_and_epoch(two_runs: tuple) -> None:
+    *_, events = two_runs
+    stages = [e.stage for e in events if e.epoch is None]
+    assert stages == ["data", "features", "labels", "split", "train", "evaluate", "backtest", "save"]
+    epochs = [e.epoch.epoch for e in events if e.epoch is not None]
+    assert epochs == list(range(1, len(epochs) + 1))
+
+
+def load_strategy_from_docs(docs: dict) -> Strategy:
+    return Strategy.model_validate(docs["spec"])
+
+
+def test_default_strategy_runs_on_the_bundled_data(tmp_path: Path) -> None:
+    spec = load_strategy(Path(__file__).resolve().parents[1] / "strategies" / "default.yaml")
+    result = run(spec.model_copy(update={"training": spec.training.model_copy(update={"epochs": 3})}), home=tmp_path)
+    assert result.bundle.name == "aapl_fuzzy_mlp/1d_v1"
+    data = load_bundle(tmp_path / "models", "aapl_fuzzy_mlp").documents["data"]
+    assert data["symbol"] == "AAPL" and any("2000-06-21 (2:1)" in r for r in data["repairs"])
