@@ -12,7 +12,9 @@ from safetensors.torch import load_file
 
 from neurotrade.config import Strategy, load_strategy
 from neurotrade.features import build_features, resolve_features
+from neurotrade.labels import zigzag_labels
 from neurotrade.pipeline import load_bars, run
+from neurotrade.splits import chronological_split
 from neurotrade.store import load_bundle
 
 
@@ -67,13 +69,17 @@ def test_spec_in_the_bundle_rebuilds_the_same_feature_order(two_runs: tuple) -> 
 
 
 def test_scaler_is_fitted_on_training_rows_only(two_runs: tuple) -> None:
-    first, _, home, _ = two_runs
+    _, _, home, _ = two_runs
     docs = load_bundle(home / "models", "small_test/1d_v1").documents
     spec = load_strategy_from_docs(docs)
-    features = build_features(load_bars(spec.data, home=home, seed=spec.seed), spec).frame
-    train = features.loc[docs["split"]["train"]["first"] : docs["split"]["train"]["last"]]
-    purged_train = train.iloc[: docs["split"]["train"]["samples"]]
-    np.testing.assert_allclose(docs["scaler"]["mean"], purged_train.mean().to_numpy(), rtol=1e-12)
+    bars = load_bars(spec.data, home=home, seed=spec.seed)
+    features = build_features(bars, spec).frame
+    labels = zigzag_labels(bars["close"], threshold_pct=3, lookahead=10).loc[features.index]
+    split = chronological_split(features.index, labels["t1"], train=0.6, validation=0.2, test=0.2, embargo=10)
+    assert len(split.train) == docs["split"]["train"]["samples"]
+    train_mean = features.to_numpy()[split.train].mean(axis=0)
+    np.testing.assert_allclose(docs["scaler"]["mean"], train_mean, rtol=1e-12)
+    assert not np.allclose(docs["scaler"]["mean"], features.mean().to_numpy(), rtol=1e-3)
 
 
 def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tuple) -> None:

@@ -1,1 +1,36 @@
-"""data"""
+"""OHLCV bars: the contract, readers with explicit repairs, timeframes, the local store, samples.
+
+Every frame neurotrade passes between stages is an *OHLCV frame*: a UTC ``DatetimeIndex`` named
+``time`` holding each bar's open time, and float64 columns ``open, high, low, close, volume``
+(see :func:`validate_ohlcv`).
+"""
+
+from __future__ import annotations
+
+from neurotrade.data._frame import OHLCV_COLUMNS, validate_ohlcv
+from neurotrade.data._readers import read_ohlcv
+from neurotrade.data._repairs import REPAIRS, Repair
+from neurotrade.data._samples import SampleInfo, load_sample, sample_info, sample_symbols
+from neurotrade.data._store import DataStore, StoreEntry
+from neurotrade.data._synthetic import synthetic_ohlcv
+from neurotrade.data._timeframe import TIMEFRAMES, Timeframe, infer_timeframe, parse_timeframe, resample
+
+__all__ = [
+    "OHLCV_COLUMNS",
+    "REPAIRS",
+    "TIMEFRAMES",
+    "DataStore",
+    "Repair",
+    "SampleInfo",
+    "StoreEntry",
+    "Timeframe",
+    "infer_timeframe",
+    "load_sample",
+    "parse_timeframe",
+    "read_ohlcv",
+    "resample",
+    "sample_info",
+    "sample_symbols",
+    "synthetic_ohlcv",
+    "validate_ohlcv",
+]
