@@ -11,9 +11,7 @@ import pytest
 import neurotrade
 
 MODULES = sorted(
-    info.name
-    for info in pkgutil.walk_packages(neurotrade.__path__, prefix="neurotrade.")
-    if ".cli" not in info.name
+    info.name for info in pkgutil.walk_packages(neurotrade.__path__, prefix="neurotrade.") if ".cli" not in info.name
 )
 
 

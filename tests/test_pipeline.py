@@ -51,7 +51,7 @@ def test_one_seed_gives_identical_bundles(two_runs: tuple) -> None:
 
 
 def test_bundle_holds_what_a_model_needs(two_runs: tuple) -> None:
-    first, _, home, _ = two_runs
+    _, _, home, _ = two_runs
     bundle = load_bundle(home / "models", "small_test/1d_v1")
     docs = bundle.documents
     assert {"spec", "features", "scaler", "labels", "split", "data", "training", "environment", "metrics"} <= set(docs)

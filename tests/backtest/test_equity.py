@@ -44,9 +44,7 @@ def test_flat_target_keeps_equity_constant(five_bars: pd.DataFrame) -> None:
 def test_equity_marks_open_positions_to_each_close(five_bars: pd.DataFrame) -> None:
     result = simulate(five_bars, np.array([1, 1, 1, 0, 0]), initial_cash=1_100.0)
     q = 1_100.0 / 110.0
-    np.testing.assert_allclose(
-        result.equity.to_numpy(), [1_100, q * 115, q * 95, q * 98, q * 100], rtol=1e-12
-    )
+    np.testing.assert_allclose(result.equity.to_numpy(), [1_100, q * 115, q * 95, q * 98, q * 100], rtol=1e-12)
     assert result.equity.index.equals(five_bars.index)
     assert result.position.index.equals(five_bars.index)
 

@@ -67,9 +67,7 @@ def test_next_open_fills_follow_the_previous_close(target: np.ndarray, seed: int
 
 @settings(max_examples=40, deadline=None)
 @given(target=targets, seed=st.integers(0, 2**16), data=st.data())
-def test_changing_the_future_does_not_change_the_past(
-    target: np.ndarray, seed: int, data: st.DataObject
-) -> None:
+def test_changing_the_future_does_not_change_the_past(target: np.ndarray, seed: int, data: st.DataObject) -> None:
     n = target.size
     bars = _bars(n, seed)
     k = data.draw(st.integers(0, n - 1), label="k")

@@ -142,7 +142,9 @@ def test_missing_strategy_file_suggests_a_close_name(tmp_path: Path) -> None:
         load_strategy(tmp_path / "defualt.yaml")
 
 
-@given(st.sampled_from(["seed", "data", "split", "model", "training", "decisions", "backtest"]), st.text("xyz", min_size=1))
+@given(
+    st.sampled_from(["seed", "data", "split", "model", "training", "decisions", "backtest"]), st.text("xyz", min_size=1)
+)
 def test_any_unknown_key_in_a_section_is_rejected(section: str, key: str) -> None:
     body = "{" + key + ": 1}" if section != "seed" else "1\n" + key + "_: 1"
     with pytest.raises(ConfigError) as info:

@@ -20,9 +20,7 @@ def make(n: int, horizons: list[int]) -> tuple[pd.DatetimeIndex, pd.Series]:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.integers(60, 400).flatmap(
-        lambda n: st.tuples(st.just(n), st.lists(st.integers(0, 30), min_size=n, max_size=n))
-    ),
+    st.integers(60, 400).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.integers(0, 30), min_size=n, max_size=n))),
     st.integers(0, 10),
 )
 def test_no_label_reaches_a_later_window(case: tuple[int, list[int]], embargo: int) -> None:

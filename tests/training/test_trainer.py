@@ -59,7 +59,9 @@ def test_a_diverging_loss_stops_with_a_clear_error() -> None:
     x, y = data()
     x[5, 0] = np.inf
     net = build_model(MLPSpec(), n_inputs=5, n_classes=3)
-    with pytest.raises(ModelError, match=r"the training loss became (nan|inf) at epoch 1; lower training.learning_rate"):
+    with pytest.raises(
+        ModelError, match=r"the training loss became (nan|inf) at epoch 1; lower training.learning_rate"
+    ):
         train_classifier(net, x, y, x, y, TrainingSpec(epochs=2, device="cpu"), seed=0)
 
 
@@ -67,7 +69,7 @@ def test_device_choice() -> None:
     assert select_device("auto").type in ("cuda", "mps", "cpu")
     assert select_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
-        with pytest.raises(ModelError, match="training.device is 'cuda' but this machine has no CUDA device"):
+        with pytest.raises(ModelError, match=r"training\.device is 'cuda' but this machine has no CUDA device"):
             select_device("cuda")
 
 

@@ -46,8 +46,7 @@ class CostModel:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise BacktestError(
-                    f"CostModel.{name} must be a number, got {value!r} ({type(value).__name__}); "
-                    f"pass e.g. {name}=0.1"
+                    f"CostModel.{name} must be a number, got {value!r} ({type(value).__name__}); pass e.g. {name}=0.1"
                 )
             if not math.isfinite(value) or value < 0:
                 raise BacktestError(
@@ -58,8 +57,7 @@ class CostModel:
             value = getattr(self, name)
             if value >= 100:
                 raise BacktestError(
-                    f"CostModel.{name} is in percent and must be below 100, got {value!r}; "
-                    f"for 0.1 % write {name}=0.1"
+                    f"CostModel.{name} is in percent and must be below 100, got {value!r}; for 0.1 % write {name}=0.1"
                 )
 
     @property

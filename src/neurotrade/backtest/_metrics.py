@@ -61,9 +61,7 @@ def periods_per_year(timeframe: str, *, calendar: str = "equity") -> float:
     if calendar not in _CALENDARS:
         close = difflib.get_close_matches(str(calendar), list(_CALENDARS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise BacktestError(
-            f"unknown calendar {calendar!r}; choose one of {', '.join(map(repr, _CALENDARS))}{hint}"
-        )
+        raise BacktestError(f"unknown calendar {calendar!r}; choose one of {', '.join(map(repr, _CALENDARS))}{hint}")
     match = _TIMEFRAME.match(timeframe) if isinstance(timeframe, str) else None
     if match is None or int(match.group(1)) == 0:
         raise BacktestError(

@@ -267,9 +267,7 @@ def _check_target(target: object, index: pd.DatetimeIndex) -> np.ndarray:
         if target.ndim != 1:
             raise BacktestError(f"target must be 1-D, got an array of shape {target.shape}")
         if target.shape[0] != n:
-            raise BacktestError(
-                f"target has {target.shape[0]} values but bars have {n} rows; give one per bar"
-            )
+            raise BacktestError(f"target has {target.shape[0]} values but bars have {n} rows; give one per bar")
         values = target
     else:
         raise BacktestError(

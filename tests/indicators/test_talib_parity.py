@@ -1,0 +1,145 @@
+"""Every indicator equals TA-Lib: values (rtol 1e-9), NaN positions and warm-up length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import talib
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from talib import abstract
+
+from neurotrade.indicators import available, compute, get
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Mostly realistic windows, sometimes one as long as (or longer than) the 2,000-bar series.
+periods = st.one_of(st.integers(2, 120), st.sampled_from([500, 1000, 1001, 1999, 2000, 2001, 5000]))
+widths = st.one_of(st.sampled_from([1.0, 2.0]), st.floats(0.1, 4.0, allow_nan=False, allow_infinity=False))
+
+
+def _ours(df: pd.DataFrame, name: str, params: dict) -> list[np.ndarray]:
+    out = compute(df, name, **params)
+    assert list(out.columns) == list(get(name).outputs)
+    assert (out.dtypes == np.float64).all()
+    return [out[c].to_numpy() for c in out.columns]
+
+
+# How our parameters map onto TA-Lib's keyword arguments; an indicator declaring a TA-Lib
+# counterpart must appear here so that the parity tests cover it.
+TALIB_ARGS = {
+    "sma": lambda p: {"timeperiod": p["period"]},
+    "ema": lambda p: {"timeperiod": p["period"]},
+    "rsi": lambda p: {"timeperiod": p["period"]},
+    "atr": lambda p: {"timeperiod": p["period"]},
+    "adx": lambda p: {"timeperiod": p["period"]},
+    "macd": lambda p: {"fastperiod": p["fast"], "slowperiod": p["slow"], "signalperiod": p["signal"]},
+    "bbands": lambda p: {"timeperiod": p["period"], "nbdevup": p["nbdev_up"], "nbdevdn": p["nbdev_down"], "matype": 0},
+}
+WITH_TALIB = [info.name for info in available() if info.talib is not None]
+
+
+def _talib(df: pd.DataFrame, name: str, params: dict) -> tuple[list[np.ndarray], int]:
+    """TA-Lib's outputs and lookback for one of our indicators and its parameters."""
+    info = get(name)
+    args = TALIB_ARGS[name](params)
+    described = abstract.Function(info.talib)
+    assert next(iter(described.input_names.values())) in (info.inputs[0], list(info.inputs))
+    result = getattr(talib, info.talib)(*(df[c].to_numpy() for c in info.inputs), **args)
+    described.set_parameters(args)
+    return list(result) if isinstance(result, tuple) else [result], described.lookback
+
+
+def assert_matches_talib(df: pd.DataFrame, name: str, params: dict) -> None:
+    ours = _ours(df, name, params)
+    theirs, lookback = _talib(df, name, params)
+    warmup = get(name).warmup(**params)
+    assert warmup == lookback, f"{name}{params}: warm-up {warmup}, TA-Lib lookback {lookback}"
+    for output, mine, ref in zip(get(name).outputs, ours, theirs, strict=True):
+        where = f"{name}{params}.{output}"
+        np.testing.assert_array_equal(np.isnan(mine), np.isnan(ref), err_msg=f"{where}: NaN positions")
+        assert int(np.isnan(ref[: len(ref)]).sum()) == min(lookback, len(ref)), where
+        finite = ~np.isnan(ref)
+        # rtol is the contract; the tiny atol only matters where an output crosses zero (MACD).
+        scale = float(np.max(np.abs(ref[finite]))) if finite.any() else 0.0
+        np.testing.assert_allclose(mine[finite], ref[finite], rtol=1e-9, atol=1e-12 * scale, err_msg=where)
+
+
+@pytest.mark.parametrize("name", WITH_TALIB)
+def test_talib_counterpart_exists_and_is_covered(name: str) -> None:
+    assert hasattr(talib, get(name).talib), f"TA-Lib has no {get(name).talib}"
+    assert name in TALIB_ARGS, f"add {name!r} to TALIB_ARGS so that the parity tests cover it"
+
+
+@pytest.mark.parametrize("data", ["ohlcv", "ohlcv_flat"])
+@pytest.mark.parametrize("name", WITH_TALIB)
+def test_defaults_match_talib(name: str, data: str, request: pytest.FixtureRequest) -> None:
+    assert_matches_talib(request.getfixturevalue(data), name, get(name).defaults())
+
+
+@SETTINGS
+@given(period=periods)
+def test_sma(ohlcv: pd.DataFrame, period: int) -> None:
+    assert_matches_talib(ohlcv, "sma", {"period": period})
+
+
+@SETTINGS
+@given(period=periods)
+def test_ema(ohlcv: pd.DataFrame, period: int) -> None:
+    assert_matches_talib(ohlcv, "ema", {"period": period})
+
+
+@SETTINGS
+@given(period=periods)
+def test_rsi(ohlcv_flat: pd.DataFrame, period: int) -> None:
+    assert_matches_talib(ohlcv_flat, "rsi", {"period": period})
+
+
+@SETTINGS
+@given(period=periods)
+def test_atr(ohlcv: pd.DataFrame, period: int) -> None:
+    assert_matches_talib(ohlcv, "atr", {"period": period})
+
+
+@SETTINGS
+@given(period=periods)
+def test_adx(ohlcv_flat: pd.DataFrame, period: int) -> None:
+    assert_matches_talib(ohlcv_flat, "adx", {"period": period})
+
+
+@SETTINGS
+@given(fast=st.integers(2, 60), gap=st.integers(1, 120), signal=st.integers(2, 60))
+def test_macd(ohlcv: pd.DataFrame, fast: int, gap: int, signal: int) -> None:
+    assert_matches_talib(ohlcv, "macd", {"fast": fast, "slow": fast + gap, "signal": signal})
+
+
+@SETTINGS
+@given(period=periods, nbdev_up=widths, nbdev_down=widths)
+def test_bbands(ohlcv_flat: pd.DataFrame, period: int, nbdev_up: float, nbdev_down: float) -> None:
+    assert_matches_talib(ohlcv_flat, "bbands", {"period": period, "nbdev_up": nbdev_up, "nbdev_down": nbdev_down})
+
+
+def test_bbands_stays_accurate_on_a_long_low_volatility_series() -> None:
+    # Plain running sums of x and x**2 drift far from TA-Lib here (FX-like prices, tiny moves).
+    rng = np.random.default_rng(3)
+    close = 1.1 * np.exp(np.cumsum(rng.normal(0.0, 1e-4, 60_000)))
+    df = pd.DataFrame({"close": close, "high": close, "low": close})
+    assert_matches_talib(df, "bbands", {"period": 20, "nbdev_up": 2.0, "nbdev_down": 2.0})
+
+
+def _talib_version() -> tuple[int, ...]:
+    text = talib.__ta_version__.decode().split()[0]
+    return tuple(int(part) for part in text.split(".")[:2])
+
+
+@pytest.mark.skipif(_talib_version() < (0, 8), reason="older TA-Lib rounds Wilder/EMA steps differently")
+@pytest.mark.parametrize("name", WITH_TALIB)
+def test_bit_for_bit_equal_to_talib_0_8(ohlcv_flat: pd.DataFrame, name: str) -> None:
+    # TA-Lib 0.8 computes its smoothers with explicit fused multiply-adds; the kernels do the same.
+    for params in ({}, {"period": 3} if "period" in get(name).defaults() else {"fast": 3, "slow": 5}):
+        full = {**get(name).defaults(), **params}
+        ours = _ours(ohlcv_flat, name, full)
+        theirs, _ = _talib(ohlcv_flat, name, full)
+        for output, mine, ref in zip(get(name).outputs, ours, theirs, strict=True):
+            assert np.array_equal(mine, ref, equal_nan=True), f"{name}{full}.{output}"
