@@ -132,6 +132,8 @@ def render_summary(result: RunResult) -> None:
             f"validation {training['validation']['samples']} samples after purge and embargo)",
             highlight=False,
         )
+        predicted = ", ".join(f"{name} {row['predicted']}" for name, row in test["per_class"].items())
+        console.print(f"predicted classes on the test window: {predicted}", highlight=False)
     console.print(f"bundle  {escape(str(result.bundle.path))}", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
 

@@ -27,7 +27,7 @@ def trapezoidal(x: ArrayLike, a: float, b: float, c: float, d: float) -> NDArray
     [0.0, 0.5, 1.0, 1.0]
     """
     x = np.asarray(x, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the result is clipped to [0, 1]
         rise = np.where(x >= b, 1.0, (x - a) / (b - a)) if b > a else np.where(x >= a, 1.0, 0.0)
         fall = np.where(x <= c, 1.0, (d - x) / (d - c)) if d > c else np.where(x <= d, 1.0, 0.0)
     out = np.clip(np.minimum(rise, fall), 0.0, 1.0)
