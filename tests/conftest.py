@@ -22,10 +22,12 @@ indicators:
 fuzzy_sets:
   rsi_14: {low: [0, 0, 30, 40], mid: [30, 50, 70], high: [60, 70, 100, 100]}
 nn_inputs: {indicators: [rsi_14, adx_14, macd.hist], lookback_periods: 1}
-labels: {threshold_pct: 3, lookahead: 10}
+labels: {threshold_pct: 2, lookahead: 10}
 split: {embargo: 10}
 model: {hidden: [16]}
 training: {epochs: 15, batch_size: 32}
+decisions: {confidence_threshold: 0.34, allow_short: true}
+backtest: {commission_pct: 0.1, slippage_pct: 0.05}
 """
 
 

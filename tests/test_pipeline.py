@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 from safetensors.torch import load_file
 
-from neurotrade.config import Strategy, load_strategy
+from neurotrade.config import DataSpec, Strategy, load_strategy
+from neurotrade.data import DataStore, infer_timeframe, synthetic_ohlcv
 from neurotrade.features import build_features, resolve_features
 from neurotrade.labels import zigzag_labels
 from neurotrade.pipeline import load_bars, run
@@ -38,7 +40,7 @@ def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
     for name in ("metrics.json", "trades.parquet", "equity.parquet", "decisions.parquet"):
         assert (first.run_dir / name).is_file()
     metrics = json.loads((first.run_dir / "metrics.json").read_text())
-    assert set(metrics["backtest"]) == {"window", "strategy", "buy_and_hold"}
+    assert set(metrics["backtest"]) == {"window", "periods_per_year", "signals", "strategy", "buy_and_hold"}
     assert metrics["backtest"]["strategy"]["final_equity"] == first.metrics["backtest"]["strategy"]["final_equity"]
 
 
@@ -74,7 +76,7 @@ def test_scaler_is_fitted_on_training_rows_only(two_runs: tuple) -> None:
     spec = load_strategy_from_docs(docs)
     bars = load_bars(spec.data, home=home, seed=spec.seed)
     features = build_features(bars, spec).frame
-    labels = zigzag_labels(bars["close"], threshold_pct=3, lookahead=10).loc[features.index]
+    labels = zigzag_labels(bars["close"], threshold_pct=2, lookahead=10).loc[features.index]
     split = chronological_split(features.index, labels["t1"], train=0.6, validation=0.2, test=0.2, embargo=10)
     assert len(split.train) == docs["split"]["train"]["samples"]
     train_mean = features.to_numpy()[split.train].mean(axis=0)
@@ -83,16 +85,22 @@ def test_scaler_is_fitted_on_training_rows_only(two_runs: tuple) -> None:
 
 
 def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tuple) -> None:
-    first, _, _, _ = two_runs
+    first, _, home, _ = two_runs
     split = first.metrics["split"]
     equity = pd.read_parquet(first.run_dir / "equity.parquet")
     assert equity.index[0] == pd.Timestamp(split["trading_start"])
     assert equity.index[0] > pd.Timestamp(split["validation"]["last"])
     decisions = pd.read_parquet(first.run_dir / "decisions.parquet")
-    for trade in first.trades.itertuples():
-        assert trade.entry_time > equity.index[0]  # the first decision can fill at the second bar's open at best
+    bars = load_bars(first.strategy.data, home=home, seed=first.strategy.seed)
+    trades = first.trades
+    assert len(trades) >= 3 and set(trades["side"]) == {"long", "short"}
+    for trade in trades.itertuples():
+        # the decision was taken at the close of the bar before the fill, and the fill is that next bar's open
         decided = decisions.index[decisions.index < trade.entry_time][-1]
-        assert decisions.loc[decided, "target"] != 0
+        assert bars.index.get_loc(trade.entry_time) == bars.index.get_loc(decided) + 1
+        assert decisions.loc[decided, "target"] == (1 if trade.side == "long" else -1)
+        slip = 1.0005 if trade.side == "long" else 0.9995
+        assert trade.entry_price == pytest.approx(bars.loc[trade.entry_time, "open"] * slip, rel=1e-12)
 
 
 def test_progress_reports_every_stage_and_epoch(two_runs: tuple) -> None:
@@ -113,3 +121,24 @@ def test_default_strategy_runs_on_the_bundled_data(tmp_path: Path) -> None:
     assert result.bundle.name == "aapl_fuzzy_mlp/1d_v1"
     data = load_bundle(tmp_path / "models", "aapl_fuzzy_mlp").documents["data"]
     assert data["symbol"] == "AAPL" and any("2000-06-21 (2:1)" in r for r in data["repairs"])
+
+
+def test_file_source_selects_the_strategy_symbol(tmp_path: Path) -> None:
+    # Regression: a multi-symbol file once failed asking for the symbol the strategy already named.
+    sample = resources.files("neurotrade.data") / "samples" / "stocks.csv.gz"
+    spec = DataSpec(source="file", path=str(sample), symbol="MSFT", repair=["split-adjust"])
+    bars = load_bars(spec, home=tmp_path, seed=0)
+    assert len(bars) == 3270 and bars.index[0] == pd.Timestamp("2000-03-01", tz="UTC")
+
+
+def test_store_source_resamples_from_a_finer_stored_timeframe(tmp_path: Path) -> None:
+    # Regression: asking the store for weekly bars when daily ones were stored used to fail.
+    DataStore(tmp_path).put(synthetic_ohlcv(400, seed=2), "XYZ", "1d")
+    weekly = load_bars(DataSpec(source="store", symbol="XYZ", timeframe="1w"), home=tmp_path, seed=0)
+    assert infer_timeframe(weekly) == "1w" and (weekly.index.day_of_week == 0).all()
+
+
+def test_returns_are_annualised_by_the_data_calendar(two_runs: tuple) -> None:
+    first, *_ = two_runs
+    # synthetic daily bars are business days: about 261 a year, not an assumed 252
+    assert first.metrics["backtest"]["periods_per_year"] == pytest.approx(261, abs=1)

@@ -94,10 +94,12 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
     if spec.source == "sample":
         bars = data.load_sample(spec.symbol, on_repair=on_repair)
     elif spec.source == "store":
-        bars = data.DataStore(home).get(spec.symbol, spec.timeframe)
+        bars = _from_store(data.DataStore(home), spec.symbol, spec.timeframe)
     elif spec.source == "file":
         assert spec.path is not None  # the spec requires it
-        bars = data.read_ohlcv(spec.path, timezone=spec.timezone, repair=spec.repair, on_repair=on_repair)
+        bars = data.read_ohlcv(
+            spec.path, symbol=spec.symbol, timezone=spec.timezone, repair=spec.repair, on_repair=on_repair
+        )
     else:
         bars = data.synthetic_ohlcv(spec.bars, seed=seed, timeframe=spec.timeframe)
     found = data.infer_timeframe(bars)
@@ -110,6 +112,20 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
         log.info("resampling %s bars to %s", found, spec.timeframe)
         bars = data.resample(bars, spec.timeframe)
     return bars
+
+
+def _from_store(store: data.DataStore, symbol: str, timeframe: str) -> pd.DataFrame:
+    """The stored bars at ``timeframe``, else the coarsest stored finer ones (to be resampled)."""
+    wanted = data.parse_timeframe(timeframe).delta
+    finer = [
+        entry
+        for entry in store.list()
+        if entry.symbol == symbol.upper() and data.parse_timeframe(entry.timeframe).delta <= wanted
+    ]
+    if not finer:
+        return store.get(symbol, timeframe)  # raises, listing what is stored
+    best = max(finer, key=lambda entry: data.parse_timeframe(entry.timeframe).delta)
+    return store.get(symbol, best.timeframe)
 
 
 def fingerprint(bars: pd.DataFrame) -> str:
@@ -218,7 +234,10 @@ def run(
     signals, targets = rules.apply(proba[window])
     bt = spec.backtest
     costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
-    per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
+    if bt.calendar == "auto":  # the whole loaded history measures the market's calendar, not the test window
+        per_year = backtest.observed_periods_per_year(bars.index)
+    else:
+        per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
     result = backtest.simulate(
         window_bars, targets, fill=bt.fill, costs=costs, initial_cash=bt.initial_cash, fraction=bt.fraction
     )
@@ -227,6 +246,8 @@ def run(
         "classification": classification,
         "backtest": {
             "window": {"first": window_bars.index[0].isoformat(), "last": window_bars.index[-1].isoformat()},
+            "periods_per_year": per_year,
+            "signals": {name: int((signals == i).sum()) for i, name in enumerate(CLASS_NAMES)},
             "strategy": backtest.performance(result, periods_per_year=per_year),
             "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
         },

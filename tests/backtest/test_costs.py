@@ -133,3 +133,13 @@ def test_entry_the_equity_cannot_pay_is_skipped_and_logged(
     assert (result.equity == 40.0).all()
     assert "entries were skipped" in caplog.text
     assert "commission_fixed" in caplog.text
+
+
+def test_bars_held_counts_closes_held_over_for_both_fill_modes(five_bars: pd.DataFrame) -> None:
+    # Regression: a same_close position closed at the end was counted one bar too long.
+    same = simulate(five_bars, np.array([1, 1, 1, 1, 1]), fill="same_close").trades.iloc[0]
+    assert (same["entry_time"], same["exit_time"]) == (five_bars.index[0], five_bars.index[-1])
+    assert same["bars_held"] == 4  # held from close 0 over closes 1, 2, 3 and 4
+    nxt = simulate(five_bars, np.array([1, 1, 1, 1, 1]), fill="next_open").trades.iloc[0]
+    assert nxt["entry_time"] == five_bars.index[1]
+    assert nxt["bars_held"] == 4  # from open 1 over closes 1, 2, 3 and 4

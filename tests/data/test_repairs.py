@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from importlib import resources
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from neurotrade.data import REPAIRS, Repair, read_ohlcv
@@ -154,3 +156,17 @@ def test_factor_jump_without_a_price_gap_is_flagged(write):
     text = "Date,Open,High,Low,Close,Volume,Adj Close\n2020-01-02,10,11,9,10,100,5\n2020-01-03,10,11,9,10,100,10\n"
     _, seen = _read(write(text), ["split-adjust"])
     assert "the factor also jumps without a matching price gap on 2020-01-03" in seen[0].message
+
+
+def test_unadjusted_splits_without_an_adjusted_close_are_warned_about(tmp_path, caplog):
+    # Regression: raw AAPL bars with no adjusted-close column used to load silently, halving overnight twice.
+    raw = pd.read_csv(resources.files("neurotrade.data") / "samples" / "stocks.csv.gz")
+    aapl = raw[raw["Ticker"] == "AAPL"].drop(columns=["Ticker", "Adj Close"])
+    path = tmp_path / "aapl_raw.csv"
+    aapl.to_csv(path, index=False)
+    with caplog.at_level("WARNING", logger="neurotrade.data"):
+        read_ohlcv(path)
+    (message,) = [r.getMessage() for r in caplog.records if "split ratios" in r.getMessage()]
+    assert "2000-06-21 (2:1), 2005-02-28 (2:1)" in message
+    assert "2000-09-29" not in message  # a real crash of -47 % is not a split
+    assert "data.repair: [split-adjust]" in message

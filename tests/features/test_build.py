@@ -62,7 +62,7 @@ def test_too_few_bars_is_an_error(bars: pd.DataFrame) -> None:
         build_features(bars.iloc[:20], SPEC)
 
 
-def test_scaler_uses_training_rows_only_and_round_trips() -> None:
+def test_scaler_learns_from_the_rows_it_is_given_and_round_trips() -> None:
     train = np.array([[1.0, 10.0], [3.0, 10.0]])
     scaler = Standardizer(["a", "b"]).fit(train)
     assert scaler.mean_.tolist() == [2.0, 10.0] and scaler.scale_.tolist() == [1.0, 1.0]

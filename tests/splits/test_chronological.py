@@ -37,7 +37,8 @@ def test_no_label_reaches_a_later_window(case: tuple[int, list[int]], embargo: i
     # embargo: the first `embargo` bars of each later window are left out
     assert (split.validation >= split.starts["validation"] + embargo).all()
     assert (split.test >= split.starts["test"] + embargo).all()
-    assert split.trading_start == min(split.starts["test"] + embargo, n - 1)
+    assert split.trading_start == split.starts["test"] + embargo < n - 1
+    assert len(split.train) and len(split.validation) and len(split.test)
     # windows are ordered and disjoint
     assert split.train.max() < split.validation.min()
     if len(split.test):
@@ -62,6 +63,10 @@ def test_errors() -> None:
         chronological_split(times, t1, train=0.6, validation=0.3, test=0.2)
     with pytest.raises(SplitError, match="one end time per sample"):
         chronological_split(times, t1[:5], train=0.6, validation=0.2, test=0.2)
+    # Regression: an embargo that swallowed the test window once gave a silent one-bar backtest.
+    times, t1 = make(100, [1] * 100)
+    with pytest.raises(SplitError, match=r"the test window has 20 bars, which the embargo \(19 bars\) leaves no room"):
+        chronological_split(times, t1, train=0.6, validation=0.2, test=0.2, embargo=19)
     back = pd.Series(np.array(times - pd.Timedelta(days=1)))
     with pytest.raises(SplitError, match="t1 must be >= t"):
         chronological_split(times, back, train=0.6, validation=0.2, test=0.2)

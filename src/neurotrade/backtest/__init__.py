@@ -6,7 +6,7 @@ The backtester knows nothing of models: it takes bars and the position wanted at
 from __future__ import annotations
 
 from neurotrade.backtest._costs import CostModel
-from neurotrade.backtest._metrics import performance, periods_per_year
+from neurotrade.backtest._metrics import observed_periods_per_year, performance, periods_per_year
 from neurotrade.backtest._result import BacktestResult
 from neurotrade.backtest._simulate import buy_and_hold, simulate
 
@@ -14,6 +14,7 @@ __all__ = [
     "BacktestResult",
     "CostModel",
     "buy_and_hold",
+    "observed_periods_per_year",
     "performance",
     "periods_per_year",
     "simulate",

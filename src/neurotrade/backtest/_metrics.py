@@ -7,6 +7,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 
 from neurotrade.backtest._result import BacktestResult
 from neurotrade.errors import BacktestError
@@ -76,6 +77,29 @@ def periods_per_year(timeframe: str, *, calendar: str = "equity") -> float:
         return days / count
     weeks = 52.0 if calendar == "equity" else days / 7.0
     return weeks / count
+
+
+def observed_periods_per_year(index: pd.DatetimeIndex) -> float:
+    """Bars per year as the data itself shows them: bar intervals over the elapsed years.
+
+    This follows the market's real calendar (about 252 for daily equities with their holidays, 365 for a 24/7
+    market, whatever a session's intraday bars come to) where a fixed calendar would guess. Use it over a long
+    history, not a short window, so one holiday-heavy month does not move it.
+
+    Examples
+    --------
+    >>> days = pd.date_range("2020-01-01", periods=731, freq="D", tz="UTC")
+    >>> round(observed_periods_per_year(days), 2)
+    365.25
+    >>> round(observed_periods_per_year(pd.bdate_range("2020-01-01", "2021-12-31", tz="UTC")), 1)
+    261.2
+    """
+    if len(index) < 2:
+        raise BacktestError(f"need at least two bars to measure bars per year, got {len(index)}")
+    years = (index[-1] - index[0]) / pd.Timedelta(days=365.25)
+    if years <= 0:
+        raise BacktestError("the bars span no time; cannot measure bars per year")
+    return (len(index) - 1) / years
 
 
 def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str, float | int | None]:

@@ -123,7 +123,7 @@ def simulate(
         # The kernel's arrays belong to nobody else, so they need no defensive copy.
         equity=pd.Series(equity, index=index, name="equity", copy=False),
         position=pd.Series(position, index=index, name="position", copy=False),
-        trades=_trades_frame(trades, n_trades, index),
+        trades=_trades_frame(trades, n_trades, index, fill),
         fills=_fills_frame(fills, n_fills, index),
         initial_cash=initial_cash,
         fill=fill,
@@ -311,7 +311,7 @@ def _fills_frame(fills: tuple[np.ndarray, ...], n_fills: int, index: pd.Datetime
     )
 
 
-def _trades_frame(trades: tuple[np.ndarray, ...], n_trades: int, index: pd.DatetimeIndex) -> pd.DataFrame:
+def _trades_frame(trades: tuple[np.ndarray, ...], n_trades: int, index: pd.DatetimeIndex, fill: str) -> pd.DataFrame:
     (entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end) = (
         a[:n_trades] for a in trades
     )
@@ -325,8 +325,9 @@ def _trades_frame(trades: tuple[np.ndarray, ...], n_trades: int, index: pd.Datet
             "quantity": quantity,
             "pnl": pnl,
             "return_pct": return_pct,
-            # The closing at the end happens at the last close, so the last bar still counts as held.
-            "bars_held": (exit_bar - entry_bar + at_end).astype(np.int64),
+            # bars_held counts the closes the position was held over. Entered at an open, a position closed at
+            # the end (at the last close) was also held over that last close; entered at a close, it was not.
+            "bars_held": (exit_bar - entry_bar + (at_end if fill == "next_open" else 0)).astype(np.int64),
             "costs": costs,
             "closed_at_end": at_end,
         }

@@ -125,15 +125,20 @@ def render_summary(result: RunResult) -> None:
     for label, key, fmt in rows:
         table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)))
     console.print(table)
+    signals = ", ".join(f"{name} {count}" for name, count in bt["signals"].items())
+    console.print(
+        f"signals in the trading window (confidence threshold {result.strategy.decisions.confidence_threshold:g}): "
+        f"{signals}",
+        highlight=False,
+    )
     if test.get("samples"):
         console.print(
-            f"classifier on {test['samples']} labelled test samples: accuracy {test['accuracy']:.3f}, "
-            f"log loss {test['log_loss']:.3f}   (train {training['train']['samples']}, "
-            f"validation {training['validation']['samples']} samples after purge and embargo)",
+            f"classifier on {test['samples']} labelled test samples: accuracy {test['accuracy']:.3f} "
+            f"(always {test['majority_class']}: {test['majority_rate']:.3f}), log loss {test['log_loss']:.3f}; "
+            f"trained on {training['train']['samples']}, stopped on {training['validation']['samples']} "
+            "validation samples (after purge and embargo)",
             highlight=False,
         )
-        predicted = ", ".join(f"{name} {row['predicted']}" for name, row in test["per_class"].items())
-        console.print(f"predicted classes on the test window: {predicted}", highlight=False)
     console.print(f"bundle  {escape(str(result.bundle.path))}", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
 

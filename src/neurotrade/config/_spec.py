@@ -232,7 +232,9 @@ class BacktestSpec(Section):
     slippage_pct: Annotated[float, Field(ge=0, lt=100)] = 0.02
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     fill: Literal["next_open", "same_close"] = "next_open"
-    calendar: Literal["equity", "crypto"] = "equity"
+    # How returns are annualised: ``auto`` counts the bars per year the loaded data really has; ``equity``
+    # assumes 252 sessions of 6.5 hours, ``crypto`` 365 days of 24 hours.
+    calendar: Literal["auto", "equity", "crypto"] = "auto"
 
 
 class Strategy(Section):

@@ -218,7 +218,7 @@ def order_problems(index: pd.DatetimeIndex, rows: Rows, values: np.ndarray, *, r
     if len(back):
         first = int(back[0])
         fix = (
-            "Pass repair=['sort'] (CLI: --repair sort) to sort the rows by time."
+            "Pass repair=['sort'] (CLI: --repair sort; strategy: data.repair: [sort]) to sort the rows by time."
             if repairable
             else "Fix: df = df.sort_index()."
         )
@@ -235,7 +235,7 @@ def order_problems(index: pd.DatetimeIndex, rows: Rows, values: np.ndarray, *, r
     exact, conflicting = repeat[same], repeat[~same]
     if len(exact):
         fix = (
-            "Pass repair=['dedupe'] (CLI: --repair dedupe) to drop them."
+            "Pass repair=['dedupe'] (CLI: --repair dedupe; strategy: data.repair: [dedupe]) to drop them."
             if repairable
             else "Fix: df = df[~df.index.duplicated()]."
         )

@@ -171,7 +171,22 @@ def read_ohlcv(
         _refuse_unadjusted(frame, source, columns[ADJ_CLOSE])
         _log.debug("%s: dropped the adjusted-close column %r", source, columns[ADJ_CLOSE])
         frame = frame.drop(columns=[ADJ_CLOSE])
+    else:
+        _warn_of_unadjusted_splits(frame, source)
     return frame
+
+
+def _warn_of_unadjusted_splits(frame: pd.DataFrame, source: str) -> None:
+    """Without an adjusted close nothing can be repaired, but a gap shaped like a split deserves a warning."""
+    suspects = _repairs.suspected_splits(frame)
+    if suspects:
+        _log.warning(
+            "%s: overnight gaps on %s match common split ratios; if these are unadjusted splits, every indicator "
+            "and label sees a crash that did not happen. Use a file with an adjusted-close column and "
+            "split-adjust (strategy: data.repair: [split-adjust]; CLI: --repair split-adjust)",
+            source,
+            ", ".join(map(str, suspects)),
+        )
 
 
 def _zone(timezone: str) -> str:
@@ -456,5 +471,6 @@ def _refuse_unadjusted(frame: pd.DataFrame, source: str, adj_label: str) -> None
             f"{source}: the prices are not split-adjusted: {adj_label!r} shows "
             f"{'a split' if len(splits) == 1 else f'{len(splits)} splits'} on "
             f"{', '.join(map(str, splits))} where the raw prices jump. Pass repair=['split-adjust'] "
-            "(CLI: --repair split-adjust) to adjust open, high, low, close and volume."
+            "(CLI: --repair split-adjust; strategy: data.repair: [split-adjust]) to adjust open, high, low, close "
+            "and volume."
         )

@@ -114,6 +114,35 @@ def sort(frame: pd.DataFrame, rows: Rows, source: str) -> tuple[pd.DataFrame, Ro
     return frame.iloc[order], rows.take(order), repair
 
 
+# Ratios of the splits companies actually do (2:1, 3:2, 1:10 ...); a gap within 2 % of one of them, on a log
+# scale, looks more like an unadjusted split than a market move.
+_COMMON_SPLITS = (2.0, 3.0, 4.0, 5.0, 10.0, 1.5, 1.25, 7.0, 8.0, 20.0)
+
+
+def suspected_splits(frame: pd.DataFrame) -> list[Split]:
+    """Overnight gaps that match a common split ratio, in a frame with no adjusted close to tell.
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC")
+    >>> f = pd.DataFrame({"open": [100.0, 101.0, 50.6], "close": [100.5, 101.2, 50.8]}, index=idx)
+    >>> [str(s) for s in suspected_splits(f)]
+    ['2024-01-03 (2:1)']
+    """
+    if len(frame) < 2:
+        return []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.log(frame["open"].to_numpy()[1:] / frame["close"].to_numpy()[:-1])
+    ratios = np.log(np.array(_COMMON_SPLITS))
+    found = []
+    for i in np.flatnonzero(np.isfinite(gap) & (np.abs(gap) > np.log(1.2))):
+        distance = np.abs(np.abs(gap[i]) - ratios)
+        if distance.min() < 0.02:
+            ratio = float(np.exp(ratios[distance.argmin()]))
+            found.append(Split(frame.index[i + 1], ratio if gap[i] < 0 else 1 / ratio))
+    return found
+
+
 def find_splits(frame: pd.DataFrame, factor: np.ndarray) -> tuple[list[Split], list[Split]]:
     """Splits in a time-sorted frame, from the adjustment factor ``adj_close / close``.
 

@@ -123,13 +123,18 @@ def chronological_split(
             keep = keep & (end_times < next_start[name])
         purged[name] = int(after_embargo.sum() - keep.sum())
         chosen[name] = position[keep]
+    if test_start + embargo >= n - 1:
+        raise SplitError(
+            f"the test window has {n - test_start} bars, which the embargo ({embargo} bars) leaves no room to "
+            "trade; give the test window a larger fraction, use more data or a smaller embargo"
+        )
     for name in WINDOWS:
-        if len(chosen[name]) == 0 and name != "test":
+        if len(chosen[name]) == 0:
             raise SplitError(
                 f"the {name} window has no samples left after purge ({purged[name]}) and embargo "
                 f"({embargoed[name]}); use more data, a shorter label lookahead or a smaller embargo"
             )
-    trading_start = min(test_start + embargo, n - 1)
+    trading_start = test_start + embargo
     return Split(
         train=chosen["train"],
         validation=chosen["validation"],

@@ -42,9 +42,13 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: t
         }
         for i, name in enumerate(class_names)
     }
+    counts = np.bincount(y_true, minlength=len(class_names))
     return {
         "samples": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)),
+        # The accuracy of always answering the most common class: the bar a model has to clear.
+        "majority_class": class_names[int(counts.argmax())],
+        "majority_rate": float(counts.max() / len(y_true)),
         "log_loss": float(log_loss(y_true, np.clip(proba, 1e-12, 1.0), labels=labels)),
         "per_class": per_class,
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
