@@ -6,17 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from talib import abstract
 
-from neurotrade.indicators import available, compute, get
+from neurotrade.indicators import available, check_params, compute, get
+from neurotrade.indicators._registry import entry
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-# Mostly realistic windows, sometimes one as long as (or longer than) the 2,000-bar series.
-periods = st.one_of(st.integers(2, 120), st.sampled_from([500, 1000, 1001, 1999, 2000, 2001, 5000]))
-widths = st.one_of(st.sampled_from([1.0, 2.0]), st.floats(0.1, 4.0, allow_nan=False, allow_infinity=False))
 
 
 def _ours(df: pd.DataFrame, name: str, params: dict) -> list[np.ndarray]:
@@ -26,24 +23,13 @@ def _ours(df: pd.DataFrame, name: str, params: dict) -> list[np.ndarray]:
     return [out[c].to_numpy() for c in out.columns]
 
 
-# How our parameters map onto TA-Lib's keyword arguments; an indicator declaring a TA-Lib
-# counterpart must appear here so that the parity tests cover it.
-TALIB_ARGS = {
-    "sma": lambda p: {"timeperiod": p["period"]},
-    "ema": lambda p: {"timeperiod": p["period"]},
-    "rsi": lambda p: {"timeperiod": p["period"]},
-    "atr": lambda p: {"timeperiod": p["period"]},
-    "adx": lambda p: {"timeperiod": p["period"]},
-    "macd": lambda p: {"fastperiod": p["fast"], "slowperiod": p["slow"], "signalperiod": p["signal"]},
-    "bbands": lambda p: {"timeperiod": p["period"], "nbdevup": p["nbdev_up"], "nbdevdn": p["nbdev_down"], "matype": 0},
-}
 WITH_TALIB = [info.name for info in available() if info.talib is not None]
 
 
 def _talib(df: pd.DataFrame, name: str, params: dict) -> tuple[list[np.ndarray], int]:
     """TA-Lib's outputs and lookback for one of our indicators and its parameters."""
     info = get(name)
-    args = TALIB_ARGS[name](params)
+    args = entry(name).talib_kwargs(params)
     described = abstract.Function(info.talib)
     assert next(iter(described.input_names.values())) in (info.inputs[0], list(info.inputs))
     result = getattr(talib, info.talib)(*(df[c].to_numpy() for c in info.inputs), **args)
@@ -67,9 +53,8 @@ def assert_matches_talib(df: pd.DataFrame, name: str, params: dict) -> None:
 
 
 @pytest.mark.parametrize("name", WITH_TALIB)
-def test_talib_counterpart_exists_and_is_covered(name: str) -> None:
+def test_talib_counterpart_exists(name: str) -> None:
     assert hasattr(talib, get(name).talib), f"TA-Lib has no {get(name).talib}"
-    assert name in TALIB_ARGS, f"add {name!r} to TALIB_ARGS so that the parity tests cover it"
 
 
 @pytest.mark.parametrize("data", ["ohlcv", "ohlcv_flat"])
@@ -78,46 +63,40 @@ def test_defaults_match_talib(name: str, data: str, request: pytest.FixtureReque
     assert_matches_talib(request.getfixturevalue(data), name, get(name).defaults())
 
 
+def draw_params(data: st.DataObject, name: str) -> dict:
+    """Parameter values drawn from each parameter's declared range, rejecting combinations it refuses."""
+    drawn: dict[str, int | float] = {}
+    for param in get(name).params:
+        if param.kind is int:
+            lo = int(param.minimum if param.minimum is not None else 1)
+            hi = int(min(param.maximum if param.maximum is not None else 120, 120))
+            long = [v for v in LONG_WINDOWS if param.maximum is None or v <= param.maximum]
+            drawn[param.name] = data.draw(
+                st.one_of(st.integers(lo, max(lo, hi)), st.sampled_from(long)) if long else st.integers(lo, hi),
+                label=param.name,
+            )
+        else:
+            lo = float(param.minimum) if param.minimum is not None else -4.0
+            hi = float(param.maximum) if param.maximum is not None else max(4.0, 4 * abs(float(param.default)))
+            value = data.draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False), label=param.name)
+            drawn[param.name] = value
+    values, problems = check_params(name, drawn)
+    assume(not problems)
+    return values
+
+
+# Sometimes a window as long as (or longer than) the 2,000-bar series.
+LONG_WINDOWS = (500, 1000, 1001, 1999, 2000, 2001, 5000)
+
+
+@pytest.mark.parametrize("name", WITH_TALIB)
 @SETTINGS
-@given(period=periods)
-def test_sma(ohlcv: pd.DataFrame, period: int) -> None:
-    assert_matches_talib(ohlcv, "sma", {"period": period})
-
-
-@SETTINGS
-@given(period=periods)
-def test_ema(ohlcv: pd.DataFrame, period: int) -> None:
-    assert_matches_talib(ohlcv, "ema", {"period": period})
-
-
-@SETTINGS
-@given(period=periods)
-def test_rsi(ohlcv_flat: pd.DataFrame, period: int) -> None:
-    assert_matches_talib(ohlcv_flat, "rsi", {"period": period})
-
-
-@SETTINGS
-@given(period=periods)
-def test_atr(ohlcv: pd.DataFrame, period: int) -> None:
-    assert_matches_talib(ohlcv, "atr", {"period": period})
-
-
-@SETTINGS
-@given(period=periods)
-def test_adx(ohlcv_flat: pd.DataFrame, period: int) -> None:
-    assert_matches_talib(ohlcv_flat, "adx", {"period": period})
-
-
-@SETTINGS
-@given(fast=st.integers(2, 60), gap=st.integers(1, 120), signal=st.integers(2, 60))
-def test_macd(ohlcv: pd.DataFrame, fast: int, gap: int, signal: int) -> None:
-    assert_matches_talib(ohlcv, "macd", {"fast": fast, "slow": fast + gap, "signal": signal})
-
-
-@SETTINGS
-@given(period=periods, nbdev_up=widths, nbdev_down=widths)
-def test_bbands(ohlcv_flat: pd.DataFrame, period: int, nbdev_up: float, nbdev_down: float) -> None:
-    assert_matches_talib(ohlcv_flat, "bbands", {"period": period, "nbdev_up": nbdev_up, "nbdev_down": nbdev_down})
+@given(data=st.data())
+def test_matches_talib_over_its_parameter_ranges(
+    ohlcv: pd.DataFrame, ohlcv_flat: pd.DataFrame, name: str, data
+) -> None:
+    params = draw_params(data, name)
+    assert_matches_talib(data.draw(st.sampled_from([ohlcv, ohlcv_flat]), label="bars"), name, params)
 
 
 def test_bbands_stays_accurate_on_a_long_low_volatility_series() -> None:

@@ -75,4 +75,5 @@ register(
     init=_rsi_init,
     update=_rsi_update,
     lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
 )

@@ -46,6 +46,8 @@ class IndicatorInfo:
         The columns it returns, e.g. ``('macd', 'signal', 'hist')``.
     talib
         The TA-Lib function it matches, or ``None``.
+    definition
+        How it is computed, in a few sentences, with the published source for those TA-Lib lacks.
 
     Examples
     --------
@@ -63,6 +65,7 @@ class IndicatorInfo:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     talib: str | None
+    definition: str = ""
 
     def defaults(self) -> dict[str, int | float]:
         """Return every parameter's default value, in declaration order."""
@@ -95,6 +98,18 @@ class Entry:
     update: Callable[..., Any]
     lookback: Callable[[dict[str, int | float]], int]
     constraints: tuple[Greater, ...]
+    talib_args: Mapping[str, str]
+    talib_fixed: Mapping[str, Any]
+
+    def talib_kwargs(self, values: Mapping[str, int | float]) -> dict[str, Any]:
+        """TA-Lib's keyword arguments for these parameter values (for parity tests and benchmarks).
+
+        Examples
+        --------
+        >>> entry("macd").talib_kwargs({"fast": 12, "slow": 26, "signal": 9})
+        {'fastperiod': 12, 'slowperiod': 26, 'signalperiod': 9}
+        """
+        return {**{theirs: values[ours] for ours, theirs in self.talib_args.items()}, **self.talib_fixed}
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -109,8 +124,14 @@ def register(
     update: Callable[..., Any],
     lookback: Callable[[dict[str, int | float]], int],
     constraints: tuple[Greater, ...] = (),
+    talib_args: Mapping[str, str] | None = None,
+    talib_fixed: Mapping[str, Any] | None = None,
 ) -> IndicatorInfo:
     """Add an indicator to the registry (called by the family modules at import time).
+
+    ``talib_args`` maps each of our parameter names to TA-Lib's keyword for it, and ``talib_fixed``
+    holds TA-Lib keywords with a fixed value (``{"matype": 0}``); both are required exactly when
+    ``info.talib`` names a TA-Lib function, so that parity tests and benchmarks can call it.
 
     Raises
     ------
@@ -134,7 +155,13 @@ def register(
         _, problem = check_value(param, param.default)
         if problem is not None:
             raise ValueError(f"default of {info.name}.{param.name} is invalid: {problem}")
-    _REGISTRY[info.name] = Entry(info, init, update, lookback, constraints)
+    if (info.talib is None) != (talib_args is None):
+        raise ValueError(f"indicator {info.name!r}: give talib_args exactly when it names a TA-Lib function")
+    if talib_args is not None and set(talib_args) - set(names):
+        raise ValueError(f"talib_args of {info.name!r} name unknown parameters: {set(talib_args) - set(names)}")
+    _REGISTRY[info.name] = Entry(
+        info, init, update, lookback, constraints, dict(talib_args or {}), dict(talib_fixed or {})
+    )
     return info
 
 

@@ -232,6 +232,7 @@ register(
     init=_sma_init,
     update=_sma_update,
     lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
 )
 
 register(
@@ -246,6 +247,7 @@ register(
     init=_ema_init,
     update=_ema_update,
     lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
 )
 
 register(
@@ -264,6 +266,7 @@ register(
     init=_macd_init,
     update=_macd_update,
     lookback=lambda p: int(p["slow"]) + int(p["signal"]) - 2,
+    talib_args={"fast": "fastperiod", "slow": "slowperiod", "signal": "signalperiod"},
     constraints=(Greater("slow", "fast"),),
 )
 
@@ -279,4 +282,5 @@ register(
     init=_adx_init,
     update=_adx_update,
     lookback=lambda p: 2 * int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
 )

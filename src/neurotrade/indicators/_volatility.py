@@ -189,6 +189,7 @@ register(
     init=_atr_init,
     update=_atr_update,
     lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
 )
 
 register(
@@ -207,4 +208,6 @@ register(
     init=_bbands_init,
     update=_bbands_update,
     lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod", "nbdev_up": "nbdevup", "nbdev_down": "nbdevdn"},
+    talib_fixed={"matype": 0},
 )
