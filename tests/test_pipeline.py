@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from importlib import resources
 from pathlib import Path
@@ -15,8 +16,7 @@ from neurotrade.config import DataSpec, Strategy, load_strategy
 from neurotrade.data import DataStore, infer_timeframe, synthetic_ohlcv
 from neurotrade.features import build_features, resolve_features
 from neurotrade.labels import zigzag_labels
-from neurotrade.pipeline import load_bars, run
-from neurotrade.splits import chronological_split
+from neurotrade.pipeline import load_bars, make_splits, run
 from neurotrade.store import load_bundle
 
 
@@ -40,8 +40,18 @@ def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
     for name in ("metrics.json", "trades.parquet", "equity.parquet", "decisions.parquet"):
         assert (first.run_dir / name).is_file()
     metrics = json.loads((first.run_dir / "metrics.json").read_text())
-    assert set(metrics["backtest"]) == {"window", "periods_per_year", "signals", "strategy", "buy_and_hold"}
-    assert metrics["backtest"]["strategy"]["final_equity"] == first.metrics["backtest"]["strategy"]["final_equity"]
+    assert set(metrics) >= {"aggregate", "folds"} and len(metrics["folds"]) == 4
+    assert set(metrics["aggregate"]) == {
+        "window",
+        "periods_per_year",
+        "test_samples",
+        "classification",
+        "signals",
+        "strategy",
+        "buy_and_hold",
+    }
+    final = metrics["aggregate"]["strategy"]["final_equity"]
+    assert final == first.metrics["aggregate"]["strategy"]["final_equity"]
 
 
 def test_one_seed_gives_identical_bundles(two_runs: tuple) -> None:
@@ -70,26 +80,41 @@ def test_spec_in_the_bundle_rebuilds_the_same_feature_order(two_runs: tuple) -> 
     assert resolve_features(load_strategy_from_docs(docs)) == docs["features"]["resolved_features"]
 
 
-def test_scaler_is_fitted_on_training_rows_only(two_runs: tuple) -> None:
+def test_scaler_is_fitted_on_the_last_folds_training_rows_only(two_runs: tuple) -> None:
     _, _, home, _ = two_runs
     docs = load_bundle(home / "models", "small_test/1d_v1").documents
     spec = load_strategy_from_docs(docs)
     bars = load_bars(spec.data, home=home, seed=spec.seed)
     features = build_features(bars, spec).frame
     labels = zigzag_labels(bars["close"], threshold_pct=2, lookahead=10).loc[features.index]
-    split = chronological_split(features.index, labels["t1"], train=0.6, validation=0.2, test=0.2, embargo=10)
-    assert len(split.train) == docs["split"]["train"]["samples"]
-    train_mean = features.to_numpy()[split.train].mean(axis=0)
+    last = make_splits(features.index, labels["t1"], spec)[-1]
+    assert len(last.train) == docs["split"]["folds"][-1]["train"]["samples"]
+    train_mean = features.to_numpy()[last.train].mean(axis=0)
     np.testing.assert_allclose(docs["scaler"]["mean"], train_mean, rtol=1e-12)
     assert not np.allclose(docs["scaler"]["mean"], features.mean().to_numpy(), rtol=1e-3)
 
 
+def test_each_fold_trains_only_on_what_came_before_its_test_window(two_runs: tuple) -> None:
+    first, *_ = two_runs
+    folds = first.metrics["folds"]
+    for fold in folds:
+        split = fold["split"]
+        assert pd.Timestamp(split["train"]["last"]) < pd.Timestamp(split["validation"]["first"])
+        assert pd.Timestamp(split["validation"]["last"]) < pd.Timestamp(fold["window"]["first"])
+        assert pd.Timestamp(split["test"]["first"]) >= pd.Timestamp(fold["window"]["first"])
+        assert pd.Timestamp(split["test"]["last"]) <= pd.Timestamp(fold["window"]["last"])
+    for earlier, later in itertools.pairwise(folds):
+        assert pd.Timestamp(earlier["window"]["last"]) < pd.Timestamp(later["window"]["first"])
+        assert pd.Timestamp(later["split"]["train"]["last"]) > pd.Timestamp(earlier["split"]["train"]["last"])
+
+
 def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tuple) -> None:
     first, _, home, _ = two_runs
-    split = first.metrics["split"]
+    folds = first.metrics["folds"]
     equity = pd.read_parquet(first.run_dir / "equity.parquet")
-    assert equity.index[0] == pd.Timestamp(split["trading_start"])
-    assert equity.index[0] > pd.Timestamp(split["validation"]["last"])
+    assert equity.index[0] == pd.Timestamp(folds[0]["split"]["trading_start"])
+    assert equity.index[-1] == pd.Timestamp(folds[-1]["window"]["last"])
+    assert sorted(set(equity["fold"])) == [1, 2, 3, 4]
     decisions = pd.read_parquet(first.run_dir / "decisions.parquet")
     bars = load_bars(first.strategy.data, home=home, seed=first.strategy.seed)
     trades = first.trades
@@ -106,9 +131,11 @@ def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tup
 def test_progress_reports_every_stage_and_epoch(two_runs: tuple) -> None:
     *_, events = two_runs
     stages = [e.stage for e in events if e.epoch is None]
-    assert stages == ["data", "features", "labels", "split", "train", "evaluate", "backtest", "save"]
-    epochs = [e.epoch.epoch for e in events if e.epoch is not None]
-    assert epochs == list(range(1, len(epochs) + 1))
+    assert stages == ["data", "features", "labels", "split", "train", "train", "train", "train", "evaluate", "save"]
+    epochs = [(e.message.split(":")[0], e.epoch.epoch) for e in events if e.epoch is not None]
+    for fold in ("fold 1", "fold 2", "fold 3", "fold 4"):
+        numbers = [n for name, n in epochs if name == fold]
+        assert numbers == list(range(1, len(numbers) + 1))
 
 
 def load_strategy_from_docs(docs: dict) -> Strategy:
@@ -141,4 +168,4 @@ def test_store_source_resamples_from_a_finer_stored_timeframe(tmp_path: Path) ->
 def test_returns_are_annualised_by_the_data_calendar(two_runs: tuple) -> None:
     first, *_ = two_runs
     # synthetic daily bars are business days: about 261 a year, not an assumed 252
-    assert first.metrics["backtest"]["periods_per_year"] == pytest.approx(261, abs=1)
+    assert first.metrics["aggregate"]["periods_per_year"] == pytest.approx(261, abs=1)

@@ -12,7 +12,6 @@ Order matters for honesty, so it is spelled out here once:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -26,18 +25,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neurotrade import backtest, data
+from neurotrade import backtest, data, labels, splits
 from neurotrade._workspace import resolve_home
 from neurotrade.config import DataSpec, Strategy, load_strategy
 from neurotrade.decision import DecisionRules
 from neurotrade.errors import DataError
-from neurotrade.features import Standardizer, build_features
-from neurotrade.labels import CLASS_NAMES, class_balance, zigzag_labels
+from neurotrade.features import FeatureCache, Standardizer, build_features
 from neurotrade.models import build_model
-from neurotrade.splits import chronological_split
+from neurotrade.splits import Split
 from neurotrade.store import Bundle, BundleRef, save_bundle
 from neurotrade.store import load_bundle as _load_bundle
-from neurotrade.training import EpochReport, classification_metrics, seed_everything, train_classifier
+from neurotrade.training import EpochReport, TrainResult, classification_metrics, seed_everything, train_classifier
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +67,11 @@ class RunResult:
     run_dir
         The run folder: ``metrics.json``, ``trades.parquet``, ``equity.parquet``, ``decisions.parquet``.
     metrics
-        Classification metrics per window, backtest metrics of the strategy and of buy-and-hold over the same
-        test window, the class balance and the split summary.
+        ``aggregate``: out-of-sample classification over every fold's test labels, and the folds' backtests
+        chained into one path beside buy-and-hold over the same bars; ``folds``: the same per fold, with its
+        split, class balance and training summary.
     trades
-        The strategy's trades in the test window.
+        The strategy's trades in every fold's test window (``fold`` column).
     """
 
     strategy: Strategy
@@ -128,19 +127,185 @@ def _from_store(store: data.DataStore, symbol: str, timeframe: str) -> pd.DataFr
     return store.get(symbol, best.timeframe)
 
 
-def fingerprint(bars: pd.DataFrame) -> str:
-    """sha256 of the bars' times and values: two runs on the same data share it.
+def make_labels(bars: pd.DataFrame, spec: Strategy) -> pd.DataFrame:
+    """The strategy's labels on every bar: ``label`` (NaN while undecided), its end time ``t1``, and for forward
+    returns the return ``ret`` that each fold turns into classes with thresholds fitted on its training rows.
 
     Examples
     --------
-    >>> bars = data.synthetic_ohlcv(300, seed=1)
-    >>> fingerprint(bars) == fingerprint(bars.copy()), len(fingerprint(bars))
-    (True, 64)
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n")
+    >>> list(make_labels(data.synthetic_ohlcv(300, seed=1), spec).columns)
+    ['label', 't1']
     """
-    digest = hashlib.sha256()
-    digest.update(bars.index.asi8.tobytes())
-    digest.update(np.ascontiguousarray(bars.to_numpy(dtype=np.float64)).tobytes())
-    return digest.hexdigest()
+    spec_labels = spec.labels
+    close = bars["close"]
+    if spec_labels.type == "zigzag":
+        return labels.zigzag_labels(close, threshold_pct=spec_labels.threshold_pct, lookahead=spec_labels.lookahead)
+    if spec_labels.type == "triple_barrier":
+        out = labels.triple_barrier_labels(
+            close,
+            profit_take=spec_labels.profit_take,
+            stop_loss=spec_labels.stop_loss,
+            max_holding=spec_labels.max_holding,
+            span=spec_labels.volatility_span,
+        )
+        return out[["label", "t1"]]
+    forward = labels.forward_returns(close, horizon=spec_labels.horizon)
+    return pd.DataFrame({"label": np.nan, "t1": forward["t1"], "ret": forward["ret"]}, index=bars.index)
+
+
+def make_splits(times: pd.DatetimeIndex, t1: pd.Series, spec: Strategy) -> list[Split]:
+    """The evaluation splits the ``split:`` section asks for, purged by ``t1`` and embargoed.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n"
+    ...                       "split: {folds: 3, embargo: 0}\\n")
+    >>> times = pd.date_range("2020-01-01", periods=100, freq="D", tz="UTC")
+    >>> [len(s.test) for s in make_splits(times, pd.Series(times), spec)]
+    [20, 20, 20]
+    """
+    s = spec.split
+    if s.method == "chronological":
+        return [
+            splits.chronological_split(
+                times, t1, train=s.train, validation=s.validation, test=s.test, embargo=s.embargo
+            )
+        ]
+    return splits.walk_forward_splits(
+        times,
+        t1,
+        folds=s.folds,
+        scheme=s.scheme,
+        first_train=s.first_train,
+        validation=s.validation,
+        train_window=s.train_window,
+        embargo=s.embargo,
+    )
+
+
+def scale_features(frame: pd.DataFrame, train_rows: np.ndarray) -> tuple[np.ndarray, Standardizer]:
+    """Standardise every row with statistics of the training rows only.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, 3.0, 100.0]})
+    >>> x, scaler = scale_features(frame, np.array([0, 1]))
+    >>> x.ravel().tolist(), scaler.mean_.tolist()
+    ([-1.0, 1.0, 98.0], [2.0])
+    """
+    scaler = Standardizer(list(frame.columns)).fit(frame.to_numpy()[train_rows])
+    return scaler.transform(frame.to_numpy()), scaler
+
+
+def fold_targets(table: pd.DataFrame, split: Split) -> tuple[np.ndarray, labels.QuantileClasses | None]:
+    """The class of every sample for one fold: the label itself, or forward returns cut into terciles with
+    thresholds fitted on this fold's training rows only.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"label": np.nan, "ret": [-0.02, 0.0, 0.03, 0.5]})
+    >>> times = pd.date_range("2020-01-01", periods=4, freq="D", tz="UTC")
+    >>> split = Split(np.array([0, 1, 2]), np.array([], int), np.array([3]), {}, 3, {}, {}, times)
+    >>> fold_targets(table, split)[0].tolist()
+    [0.0, 1.0, 2.0, 2.0]
+    """
+    if "ret" not in table:
+        return table["label"].to_numpy(dtype=np.float64), None
+    quantiles = labels.QuantileClasses(3).fit(table["ret"].to_numpy()[split.train])
+    return quantiles.transform(table["ret"].to_numpy()), quantiles
+
+
+@dataclass
+class Fold:
+    """What one walk-forward fold produced: its model and scaler, its out-of-sample decisions and backtests."""
+
+    index: int
+    split: Split
+    model: torch.nn.Module
+    scaler: Standardizer
+    quantiles: labels.QuantileClasses | None
+    y: np.ndarray
+    training: TrainResult
+    classification: dict[str, Any]
+    window: pd.DatetimeIndex
+    proba: np.ndarray
+    signals: np.ndarray
+    targets: np.ndarray
+    result: backtest.BacktestResult
+    benchmark: backtest.BacktestResult
+
+
+def train_fold(
+    index: int,
+    split: Split,
+    bars: pd.DataFrame,
+    frame: pd.DataFrame,
+    table: pd.DataFrame,
+    spec: Strategy,
+    say: ProgressCallback,
+) -> Fold:
+    """Fit one fold on its training rows, stop on its validation rows, then trade its test window.
+
+    Everything fitted (scaler, tercile thresholds, class weights, the network) sees the training rows only.
+    """
+    times = frame.index
+    y, quantiles = fold_targets(table, split)
+    x, scaler = scale_features(frame, split.train)
+    seed_everything(spec.seed)
+    model = build_model(spec.model, n_inputs=x.shape[1], n_classes=len(labels.CLASS_NAMES))
+    weights = None
+    if spec.training.class_weights == "balanced":
+        weights = labels.class_weights(y[split.train], len(labels.CLASS_NAMES))
+    training = train_classifier(
+        model,
+        x[split.train],
+        y[split.train].astype(np.int64),
+        x[split.validation],
+        y[split.validation].astype(np.int64),
+        spec.training,
+        seed=spec.seed,
+        class_weights=weights,
+        progress=lambda report: say(ProgressEvent("train", f"fold {index + 1}: epoch {report.epoch}", report)),
+    )
+    model.cpu()
+    end = len(times) if split.trading_end is None else split.trading_end + 1
+    scored = np.arange(split.trading_start, end)
+    proba_all = np.full((len(times), len(labels.CLASS_NAMES)), np.nan)
+    needed = np.union1d(np.union1d(split.train, split.validation), np.union1d(split.test, scored))
+    proba_all[needed] = model.predict_proba(torch.as_tensor(x[needed], dtype=torch.float32)).numpy()  # (N, C)
+    classification = {
+        name: classification_metrics(y[rows].astype(np.int64), proba_all[rows], labels.CLASS_NAMES)
+        for name, rows in (("train", split.train), ("validation", split.validation), ("test", split.test))
+    }
+    window = times[scored]
+    window_bars = bars.loc[window]
+    rules = DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
+    signals, targets = rules.apply(proba_all[scored])
+    bt = spec.backtest
+    costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
+    result = backtest.simulate(
+        window_bars, targets, fill=bt.fill, costs=costs, initial_cash=bt.initial_cash, fraction=bt.fraction
+    )
+    benchmark = backtest.buy_and_hold(window_bars, costs=costs, initial_cash=bt.initial_cash, fill=bt.fill)
+    return Fold(
+        index=index,
+        split=split,
+        model=model,
+        scaler=scaler,
+        quantiles=quantiles,
+        y=y,
+        training=training,
+        classification=classification,
+        window=window,
+        proba=proba_all[scored],
+        signals=signals,
+        targets=targets,
+        result=result,
+        benchmark=benchmark,
+    )
 
 
 def run(
@@ -149,7 +314,11 @@ def run(
     home: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
-    """Train a strategy's model, backtest it out of sample, and save the bundle and the run folder.
+    """Evaluate a strategy out of sample (walk-forward by default), and save the bundle and the run folder.
+
+    Each fold trains its own model on the bars before its test window and trades that window; the folds'
+    backtests are chained into one out-of-sample path, compared with buy-and-hold over the same bars. The bundle
+    holds the last fold's model: the one trained on the most recent data.
 
     Parameters
     ----------
@@ -166,14 +335,15 @@ def run(
     >>> from neurotrade.config import parse_strategy
     >>> spec = parse_strategy('''
     ... name: doc_demo
-    ... data: {source: synthetic, bars: 800}
+    ... data: {source: synthetic, bars: 900}
     ... indicators: {rsi_14: {}}
     ... nn_inputs: {indicators: [rsi_14]}
+    ... split: {folds: 2}
     ... training: {epochs: 3}
     ... ''')
     >>> result = run(spec, home=tempfile.mkdtemp())
-    >>> result.bundle.name
-    'doc_demo/1d_v1'
+    >>> result.bundle.name, len(result.metrics["folds"])
+    ('doc_demo/1d_v1', 2)
     """
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
@@ -184,88 +354,45 @@ def run(
     bars = load_bars(spec.data, home=home_dir, seed=spec.seed, on_repair=lambda r: repairs.append(r.message))
 
     say(ProgressEvent("features", f"computing {len(spec.indicators)} indicators and features"))
-    features = build_features(bars, spec)
+    features = FeatureCache(home_dir).load_or_build(bars, spec, build_features)
     times = features.frame.index
 
     say(ProgressEvent("labels", f"labelling ({spec.labels.type})"))
-    labels = zigzag_labels(bars["close"], threshold_pct=spec.labels.threshold_pct, lookahead=spec.labels.lookahead).loc[
-        times
-    ]
+    table = make_labels(bars, spec).loc[times]
 
-    say(ProgressEvent("split", "splitting with purge and embargo"))
-    s = spec.split
-    split = chronological_split(
-        times, labels["t1"], train=s.train, validation=s.validation, test=s.test, embargo=s.embargo
-    )
-    y = labels["label"].to_numpy()
-    scaler = Standardizer(features.resolved_features).fit(features.frame.to_numpy()[split.train])
-    x = scaler.transform(features.frame.to_numpy())
+    say(ProgressEvent("split", f"splitting ({spec.split.method}) with purge and embargo"))
+    folds_splits = make_splits(times, table["t1"], spec)
 
-    say(ProgressEvent("train", f"training {spec.model.type} on {len(split.train)} samples"))
-    seed_everything(spec.seed)
-    model = build_model(spec.model, n_inputs=x.shape[1], n_classes=len(CLASS_NAMES))
-    training = train_classifier(
-        model,
-        x[split.train],
-        y[split.train].astype(np.int64),
-        x[split.validation],
-        y[split.validation].astype(np.int64),
-        spec.training,
-        seed=spec.seed,
-        progress=lambda report: say(ProgressEvent("train", f"epoch {report.epoch}", epoch=report)),
-    )
+    folds: list[Fold] = []
+    for k, split in enumerate(folds_splits):
+        say(ProgressEvent("train", f"fold {k + 1}/{len(folds_splits)}: training on {len(split.train)} samples"))
+        folds.append(train_fold(k, split, bars, features.frame, table, spec, say))
 
-    say(ProgressEvent("evaluate", "scoring the validation and test windows"))
-    model.cpu()
-    proba = model.predict_proba(torch.as_tensor(x, dtype=torch.float32)).numpy().astype(np.float64)  # (N, C)
-    classification = {
-        name: classification_metrics(y[positions].astype(np.int64), proba[positions], CLASS_NAMES)
-        for name, positions in (
-            ("train", split.train),
-            ("validation", split.validation),
-            ("test", split.test),
-        )
-    }
-
-    say(ProgressEvent("backtest", "trading the test window"))
-    window = slice(split.trading_start, len(times))
-    window_bars = bars.loc[times[window]]
-    rules = DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
-    signals, targets = rules.apply(proba[window])
+    say(ProgressEvent("evaluate", "chaining the folds' out-of-sample windows"))
     bt = spec.backtest
-    costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
-    if bt.calendar == "auto":  # the whole loaded history measures the market's calendar, not the test window
+    if bt.calendar == "auto":  # the whole loaded history measures the market's calendar, not a test window
         per_year = backtest.observed_periods_per_year(bars.index)
     else:
         per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
-    result = backtest.simulate(
-        window_bars, targets, fill=bt.fill, costs=costs, initial_cash=bt.initial_cash, fraction=bt.fraction
-    )
-    benchmark = backtest.buy_and_hold(window_bars, costs=costs, initial_cash=bt.initial_cash, fill=bt.fill)
-    metrics: dict[str, Any] = {
-        "classification": classification,
-        "backtest": {
-            "window": {"first": window_bars.index[0].isoformat(), "last": window_bars.index[-1].isoformat()},
-            "periods_per_year": per_year,
-            "signals": {name: int((signals == i).sum()) for i, name in enumerate(CLASS_NAMES)},
-            "strategy": backtest.performance(result, periods_per_year=per_year),
-            "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
-        },
-        "labels": {name: class_balance(pd.Series(y[positions])) for name, positions in _windows(split).items()},
-        "split": split.summary(),
-    }
+    metrics = _metrics(folds, per_year)
 
     say(ProgressEvent("save", "writing the model bundle and the run folder"))
+    last = folds[-1]
     documents = {
         "spec": spec.model_dump(mode="json"),
         "features": {
             "timeframe": spec.data.timeframe,
+            "timeframes": list(spec.nn_inputs.timeframes or [spec.data.timeframe]),
             "resolved_features": features.resolved_features,
             "warmup_bars": features.warmup_bars,
         },
-        "scaler": scaler.to_dict(),
-        "labels": {**spec.labels.model_dump(mode="json"), "classes": list(CLASS_NAMES)},
-        "split": {**spec.split.model_dump(mode="json"), **split.summary()},
+        "scaler": last.scaler.to_dict(),
+        "labels": {
+            **spec.labels.model_dump(mode="json"),
+            "classes": list(labels.CLASS_NAMES),
+            "quantiles": None if last.quantiles is None else last.quantiles.to_dict(),
+        },
+        "split": {**spec.split.model_dump(mode="json"), "folds": [f.split.summary() for f in folds]},
         "data": {
             "symbol": spec.data.instrument,
             "source": spec.data.source,
@@ -273,27 +400,83 @@ def run(
             "rows": len(bars),
             "first": bars.index[0].isoformat(),
             "last": bars.index[-1].isoformat(),
-            "sha256": fingerprint(bars),
+            "sha256": data.fingerprint(bars),
             "repairs": repairs,
         },
         "training": {
             "seed": spec.seed,
-            "device": training.device,
-            "best_epoch": training.best_epoch,
-            "best_val_loss": training.best_val_loss,
-            "stopped_early": training.stopped_early,
-            "history": training.history,
-            "n_inputs": int(x.shape[1]),
-            "n_classes": len(CLASS_NAMES),
+            "device": last.training.device,
+            "fold": last.index,
+            "best_epoch": last.training.best_epoch,
+            "best_val_loss": last.training.best_val_loss,
+            "stopped_early": last.training.stopped_early,
+            "history": last.training.history,
+            "n_inputs": len(features.resolved_features),
+            "n_classes": len(labels.CLASS_NAMES),
         },
         "environment": environment(),
         "metrics": metrics,
     }
-    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in last.model.state_dict().items()}
     ref = save_bundle(home_dir / "models", spec.name, spec.data.timeframe, weights=weights, documents=documents)
     run_dir = home_dir / "runs" / spec.name / ref.path.name
-    _write_run_folder(run_dir, ref, metrics, result, benchmark, proba[window], signals, targets, window_bars.index)
-    return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=result.trades)
+    trades = _write_run_folder(run_dir, ref, metrics, folds)
+    return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
+
+
+def _metrics(folds: list[Fold], per_year: float) -> dict[str, Any]:
+    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained."""
+    strategy = backtest.chain([f.result for f in folds])
+    benchmark = backtest.chain([f.benchmark for f in folds])
+    signals = np.concatenate([f.signals for f in folds])
+    test_rows = np.concatenate([f.split.test for f in folds])
+    y_test = np.concatenate([f.y[f.split.test] for f in folds])
+    proba_test = np.concatenate([_test_proba(f) for f in folds])
+    per_fold = []
+    for f in folds:
+        y = f.y
+        per_fold.append(
+            {
+                "fold": f.index + 1,
+                "window": {"first": f.window[0].isoformat(), "last": f.window[-1].isoformat()},
+                "split": f.split.summary(),
+                "training": {"best_epoch": f.training.best_epoch, "stopped_early": f.training.stopped_early},
+                "classification": f.classification,
+                "labels": {
+                    name: labels.class_balance(pd.Series(y[rows]))
+                    for name, rows in (
+                        ("train", f.split.train),
+                        ("validation", f.split.validation),
+                        ("test", f.split.test),
+                    )
+                },
+                "signals": _signal_counts(f.signals),
+                "strategy": backtest.performance(f.result, periods_per_year=per_year),
+                "buy_and_hold": backtest.performance(f.benchmark, periods_per_year=per_year),
+            }
+        )
+    return {
+        "aggregate": {
+            "window": {"first": folds[0].window[0].isoformat(), "last": folds[-1].window[-1].isoformat()},
+            "periods_per_year": per_year,
+            "test_samples": len(test_rows),
+            "classification": classification_metrics(y_test.astype(np.int64), proba_test, labels.CLASS_NAMES),
+            "signals": _signal_counts(signals),
+            "strategy": backtest.performance(strategy, periods_per_year=per_year),
+            "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
+        },
+        "folds": per_fold,
+    }
+
+
+def _test_proba(fold: Fold) -> np.ndarray:
+    """The fold's probabilities on its labelled test samples (all of which lie in its trading window)."""
+    rows = fold.window.get_indexer(fold.split.times[fold.split.test])
+    return fold.proba[rows]
+
+
+def _signal_counts(signals: np.ndarray) -> dict[str, int]:
+    return {name: int((signals == i).sum()) for i, name in enumerate(labels.CLASS_NAMES)}
 
 
 def environment() -> dict[str, str]:
@@ -307,32 +490,33 @@ def environment() -> dict[str, str]:
     return versions
 
 
-def _windows(split: Any) -> dict[str, np.ndarray]:
-    return {"train": split.train, "validation": split.validation, "test": split.test}
-
-
-def _write_run_folder(
-    run_dir: Path,
-    ref: BundleRef,
-    metrics: dict[str, Any],
-    result: backtest.BacktestResult,
-    benchmark: backtest.BacktestResult,
-    proba: np.ndarray,
-    signals: np.ndarray,
-    targets: np.ndarray,
-    index: pd.DatetimeIndex,
-) -> None:
+def _write_run_folder(run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold]) -> pd.DataFrame:
+    """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
-    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    result.trades.to_parquet(run_dir / "trades.parquet")
-    pd.DataFrame({"strategy": result.equity, "buy_and_hold": benchmark.equity, "position": result.position}).to_parquet(
-        run_dir / "equity.parquet"
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    strategy = backtest.chain([f.result for f in folds])
+    benchmark = backtest.chain([f.benchmark for f in folds])
+    fold_of_bar = np.concatenate([np.full(len(f.window), f.index + 1) for f in folds])
+    trades = strategy.trades.assign(fold=np.concatenate([np.full(len(f.result.trades), f.index + 1) for f in folds]))
+    trades.to_parquet(run_dir / "trades.parquet")
+    pd.DataFrame(
+        {
+            "strategy": strategy.equity,
+            "buy_and_hold": benchmark.equity,
+            "position": strategy.position,
+            "fold": fold_of_bar,
+        }
+    ).to_parquet(run_dir / "equity.parquet")
+    proba = np.concatenate([f.proba for f in folds])
+    decisions = pd.DataFrame(
+        proba, index=strategy.equity.index, columns=[f"p_{name.lower()}" for name in labels.CLASS_NAMES]
     )
-    decisions = pd.DataFrame(proba, index=index, columns=[f"p_{name.lower()}" for name in CLASS_NAMES])
-    decisions["signal"] = [CLASS_NAMES[s] for s in signals]
-    decisions["target"] = targets
+    decisions["signal"] = [labels.CLASS_NAMES[s] for s in np.concatenate([f.signals for f in folds])]
+    decisions["target"] = np.concatenate([f.targets for f in folds])
+    decisions["fold"] = fold_of_bar
     decisions.to_parquet(run_dir / "decisions.parquet")
+    return trades
 
 
 def load_bundle(name: str, *, home: str | Path | None = None) -> Bundle:

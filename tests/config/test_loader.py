@@ -41,7 +41,10 @@ def test_unknown_keys_suggest_the_close_match() -> None:
 
 def test_unknown_key_without_close_match_lists_the_allowed_ones() -> None:
     (problem,) = problems(BASE + "split: {zzz: 1}\n")
-    assert problem.startswith("x.yaml:5 split.zzz: unknown key 'zzz'; allowed keys: embargo, method, test")
+    assert problem == (
+        "x.yaml:5 split.zzz: unknown key 'zzz'; allowed keys: embargo, first_train, folds, method, scheme, "
+        "train_window, validation"
+    )
 
 
 def test_every_error_is_reported_at_once_in_line_order() -> None:
@@ -123,8 +126,13 @@ def test_fuzzy_shorthand_and_breakpoint_order() -> None:
 
 
 def test_split_fractions_must_add_up() -> None:
-    (problem,) = problems(BASE + "split: {train: 0.7, validation: 0.2, test: 0.2}\n")
+    (problem,) = problems(BASE + "split: {method: chronological, train: 0.7, validation: 0.2, test: 0.2}\n")
     assert problem == "x.yaml:5 split: train + validation + test must add up to 1, got 1.1"
+    (problem,) = problems(BASE + "split: {train: 0.6, validation: 0.2, test: 0.2}\n")
+    assert problem == (
+        "x.yaml:5 split: train/validation/test fractions need `method: chronological` "
+        "(the default method is walk_forward, with folds)"
+    )
 
 
 def test_file_source_path_is_relative_to_the_strategy(tmp_path: Path) -> None:

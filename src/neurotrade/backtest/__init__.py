@@ -5,6 +5,7 @@ The backtester knows nothing of models: it takes bars and the position wanted at
 
 from __future__ import annotations
 
+from neurotrade.backtest._chain import chain
 from neurotrade.backtest._costs import CostModel
 from neurotrade.backtest._metrics import observed_periods_per_year, performance, periods_per_year
 from neurotrade.backtest._result import BacktestResult
@@ -14,6 +15,7 @@ __all__ = [
     "BacktestResult",
     "CostModel",
     "buy_and_hold",
+    "chain",
     "observed_periods_per_year",
     "performance",
     "periods_per_year",

@@ -1,6 +1,7 @@
 """Imports every command module so each registers itself on the root app."""
 
 from neurotrade.cli import (
+    _audit,  # noqa: F401
     _data,  # noqa: F401
     _models,  # noqa: F401
     _run,  # noqa: F401

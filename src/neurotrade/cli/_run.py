@@ -81,7 +81,7 @@ def run_command(
             e = event.epoch
             bar.update(
                 task,
-                description="training",
+                description=event.message.rsplit(":", 1)[0] if ":" in event.message else "training",
                 total=e.epochs,
                 completed=e.epoch,
                 detail=f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  best {e.best_val_loss:.4f}",
@@ -92,20 +92,18 @@ def run_command(
 
 
 def render_summary(result: RunResult) -> None:
-    """The test-window metrics of the strategy beside buy-and-hold, and where the results were written."""
-    m = result.metrics
-    bt = m["backtest"]
-    ours, hold = bt["strategy"], bt["buy_and_hold"]
-    test = m["classification"]["test"]
-    training = m["split"]
+    """Out-of-sample metrics of the strategy beside buy-and-hold over the same bars, per fold and chained."""
+    aggregate, folds = result.metrics["aggregate"], result.metrics["folds"]
+    ours, hold = aggregate["strategy"], aggregate["buy_and_hold"]
+    spec = result.strategy
     console.print()
     console.print(
-        f"[bold]{escape(result.strategy.name)}[/]  {escape(result.strategy.data.instrument)} "
-        f"{escape(result.strategy.data.timeframe)}  test window {bt['window']['first'][:10]} → "
-        f"{bt['window']['last'][:10]}",
+        f"[bold]{escape(spec.name)}[/]  {escape(spec.data.instrument)} {escape(spec.data.timeframe)}  "
+        f"{spec.split.method.replace('_', '-')} over {len(folds)} fold(s), out of sample "
+        f"{aggregate['window']['first'][:10]} → {aggregate['window']['last'][:10]}",
         highlight=False,
     )
-    table = Table(title="Out-of-sample backtest (test window only)", title_justify="left")
+    table = Table(title="Out-of-sample backtest (every fold's test window, chained)", title_justify="left")
     table.add_column("metric")
     table.add_column("strategy", justify="right")
     table.add_column("buy & hold", justify="right")
@@ -125,22 +123,40 @@ def render_summary(result: RunResult) -> None:
     for label, key, fmt in rows:
         table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)))
     console.print(table)
-    signals = ", ".join(f"{name} {count}" for name, count in bt["signals"].items())
+    if len(folds) > 1:
+        per_fold = Table(title="Per fold", title_justify="left")
+        for column in ("fold", "test window", "accuracy", "majority", "strategy", "buy & hold", "trades"):
+            per_fold.add_column(column, justify="left" if column == "test window" else "right")
+        for fold in folds:
+            test = fold["classification"]["test"]
+            per_fold.add_row(
+                str(fold["fold"]),
+                f"{fold['window']['first'][:10]} → {fold['window']['last'][:10]}",
+                _num3(test.get("accuracy")),
+                _num3(test.get("majority_rate")),
+                _pct(fold["strategy"].get("total_return")),
+                _pct(fold["buy_and_hold"].get("total_return")),
+                _int(fold["strategy"].get("trades")),
+            )
+        console.print(per_fold)
+    signals = ", ".join(f"{name} {count}" for name, count in aggregate["signals"].items())
     console.print(
-        f"signals in the trading window (confidence threshold {result.strategy.decisions.confidence_threshold:g}): "
-        f"{signals}",
+        f"signals out of sample (confidence threshold {spec.decisions.confidence_threshold:g}): {signals}",
         highlight=False,
     )
+    test = aggregate["classification"]
     if test.get("samples"):
         console.print(
             f"classifier on {test['samples']} labelled test samples: accuracy {test['accuracy']:.3f} "
-            f"(always {test['majority_class']}: {test['majority_rate']:.3f}), log loss {test['log_loss']:.3f}; "
-            f"trained on {training['train']['samples']}, stopped on {training['validation']['samples']} "
-            "validation samples (after purge and embargo)",
+            f"(always {test['majority_class']}: {test['majority_rate']:.3f}), log loss {test['log_loss']:.3f}",
             highlight=False,
         )
-    console.print(f"bundle  {escape(str(result.bundle.path))}", highlight=False)
+    console.print(f"bundle  {escape(str(result.bundle.path))}  (the last fold's model)", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
+
+
+def _num3(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def _pct(value: Any) -> str:

@@ -169,10 +169,12 @@ def _pick_model(tp: Any, node: Any) -> Any:
     if len(members) == 1 or not models:
         return members[0]
     for model in models:
-        for tag in ("type", "shape"):
+        for tag in ("type", "shape", "method"):
             field = model.model_fields.get(tag)
             if field is not None and isinstance(node, dict) and node.get(tag) in get_args(field.annotation):
                 return model
+    if isinstance(node, dict):  # no tag given: the member whose fields the node's keys match best
+        return max(models, key=lambda model: len(set(model.model_fields) & set(node)))
     return models[0]
 
 

@@ -11,10 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from neurotrade.config._coverage import warn_uncovered
 from neurotrade.config._errors import pydantic_problems, suggest
 from neurotrade.config._references import Resolved, check_references
-from neurotrade.config._spec import IndicatorSpec, NNInputsSpec, Strategy
+from neurotrade.config._spec import IndicatorSpec, Strategy
 from neurotrade.config._yaml import LocatedDocument, parse_yaml
+from neurotrade.data import parse_timeframe
 from neurotrade.errors import ConfigError
 
 STRATEGY_SUFFIXES = (".yaml", ".yml")
@@ -83,6 +85,7 @@ def parse_strategy(text: str, *, source: str = "<string>", base_dir: Path | None
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: _line_number(p, source)))
     assert strategy is not None  # no problems means pydantic accepted it
+    warn_uncovered(doc, strategy, refs)
     return _resolve(strategy, refs, base_dir)
 
 
@@ -107,6 +110,21 @@ def _resolve_path(path: str, base_dir: Path | None) -> Path:
     return p if p.is_absolute() or base_dir is None else (base_dir / p)
 
 
+STANDARD_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
+
+
+def _timeframes(wanted: Any, base: str) -> list[str]:
+    """The feature timeframes, canonical and finest first; ``None`` is the data's own, ``all`` every coarser one."""
+    base_tf = parse_timeframe(base)
+    if wanted is None:
+        return [base_tf.name]
+    if wanted == "all":
+        names = [base_tf.name, *(t for t in STANDARD_TIMEFRAMES if parse_timeframe(t).delta > base_tf.delta)]
+    else:
+        names = [parse_timeframe(t).name for t in wanted]
+    return sorted(dict.fromkeys(names), key=lambda t: parse_timeframe(t).delta)
+
+
 def _resolve(strategy: Strategy, refs: Resolved, base_dir: Path | None) -> Strategy:
     """Fill in indicator types and defaults, and spell every reference canonically."""
     indicators = {key: IndicatorSpec(**body) for key, body in refs.indicators.items()}
@@ -118,10 +136,12 @@ def _resolve(strategy: Strategy, refs: Resolved, base_dir: Path | None) -> Strat
         for ref in nn.fuzzy:
             source, set_name = ref.rsplit(".", 1)
             fuzzy_inputs.append(f"{refs.fuzzy_sources[source]}.{set_name}")
-    nn_inputs = NNInputsSpec(
-        fuzzy=fuzzy_inputs,
-        indicators=[refs.outputs[ref] for ref in nn.indicators],
-        lookback_periods=nn.lookback_periods,
+    nn_inputs = nn.model_copy(
+        update={
+            "fuzzy": fuzzy_inputs,
+            "indicators": [refs.outputs[ref] for ref in nn.indicators],
+            "timeframes": _timeframes(nn.timeframes, strategy.data.timeframe),
+        }
     )
     data = strategy.data
     if data.path is not None:

@@ -14,7 +14,8 @@ from typing import Any
 from neurotrade import indicators
 from neurotrade.config._errors import located, suggest
 from neurotrade.config._yaml import LocatedDocument
-from neurotrade.errors import IndicatorError
+from neurotrade.data import parse_timeframe
+from neurotrade.errors import DataError, IndicatorError
 
 INDICATOR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -36,7 +37,36 @@ def check_references(doc: LocatedDocument) -> Resolved:
     _check_indicators(doc, data.get("indicators"), out)
     _check_fuzzy_sets(doc, data.get("fuzzy_sets"), out)
     _check_nn_inputs(doc, data.get("nn_inputs"), data.get("fuzzy_sets"), out)
+    _check_timeframes(doc, data.get("nn_inputs"), data.get("data"), out)
     return out
+
+
+def _check_timeframes(doc: LocatedDocument, section: Any, data_section: Any, out: Resolved) -> None:
+    """Feature timeframes must be the data's own or coarser: finer bars cannot be made from coarser ones."""
+    section = section if isinstance(section, dict) else {}
+    wanted = section.get("timeframes")
+    base_name = data_section.get("timeframe", "1d") if isinstance(data_section, dict) else "1d"
+    try:
+        base = parse_timeframe(base_name)
+    except DataError:
+        return  # the structural check reports the data timeframe
+    if not isinstance(wanted, list):
+        return
+    for i, name in enumerate(wanted):
+        try:
+            tf = parse_timeframe(name)
+        except DataError as e:
+            out.problems.append(located(doc, ("nn_inputs", "timeframes", i), str(e)))
+            continue
+        if tf.delta < base.delta:
+            out.problems.append(
+                located(
+                    doc,
+                    ("nn_inputs", "timeframes", i),
+                    f"{tf.name} is finer than the data's timeframe {base.name}; features can only use the data's "
+                    "timeframe and coarser ones",
+                )
+            )
 
 
 def _check_indicators(doc: LocatedDocument, section: Any, out: Resolved) -> None:

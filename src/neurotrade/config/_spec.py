@@ -111,8 +111,50 @@ class GaussianSet(Section):
     mean: float
     sigma: Annotated[float, Field(gt=0)]
 
+    @model_validator(mode="after")
+    def _finite(self) -> GaussianSet:
+        _check_breakpoints(self.shape, [self.mean, self.sigma])
+        return self
+
     def to_fuzzy_set(self, name: str) -> FuzzySet:
         return FuzzySet(name, "gaussian", (self.mean, self.sigma))
+
+
+class SigmoidSet(Section):
+    """An S-curve through 0.5 at ``center``: ``slope > 0`` rises to the right ("high"), ``< 0`` falls ("low").
+
+    The larger ``|slope|``, the sharper the step (membership goes from 0.12 to 0.88 over ``4 / |slope|``).
+    """
+
+    shape: Literal["sigmoid"] = "sigmoid"
+    center: float
+    slope: float
+
+    @model_validator(mode="after")
+    def _nonzero_slope(self) -> SigmoidSet:
+        _check_breakpoints(self.shape, [self.slope, self.center])
+        return self
+
+    def to_fuzzy_set(self, name: str) -> FuzzySet:
+        return FuzzySet(name, "sigmoid", (self.slope, self.center))
+
+
+class BellSet(Section):
+    """A generalised bell: 1 at ``center``, 0.5 at ``center ± width``; ``slope`` sets how steep its sides are
+    (1 is a gentle bump, the default 2 a rounded plateau, 5 and above nearly flat with sharp edges)."""
+
+    shape: Literal["bell"] = "bell"
+    center: float
+    width: Annotated[float, Field(gt=0)]
+    slope: Annotated[float, Field(gt=0)] = 2.0
+
+    @model_validator(mode="after")
+    def _finite(self) -> BellSet:
+        _check_breakpoints(self.shape, [self.width, self.slope, self.center])
+        return self
+
+    def to_fuzzy_set(self, name: str) -> FuzzySet:
+        return FuzzySet(name, "bell", (self.width, self.slope, self.center))
 
 
 def _check_breakpoints(shape: str, points: list[float]) -> None:
@@ -121,11 +163,17 @@ def _check_breakpoints(shape: str, points: list[float]) -> None:
         raise ValueError(problem)
 
 
-FuzzySetSpec = Annotated[TriangularSet | TrapezoidalSet | GaussianSet, Field(discriminator="shape")]
+FuzzySetSpec = Annotated[
+    TriangularSet | TrapezoidalSet | GaussianSet | SigmoidSet | BellSet, Field(discriminator="shape")
+]
 
 
 def _shorthand_sets(value: Any) -> Any:
-    """``[a, b, c]`` is a triangular set, ``[a, b, c, d]`` a trapezoidal one."""
+    """Fill in ``shape`` when the keys make it plain.
+
+    ``[a, b, c]`` is a triangular set and ``[a, b, c, d]`` a trapezoidal one; a mapping with ``width`` is a bell,
+    one with ``center`` or ``slope`` (and no ``width``) a sigmoid, and any other one a gaussian.
+    """
     if not isinstance(value, dict):
         return value
     out = {}
@@ -138,17 +186,37 @@ def _shorthand_sets(value: Any) -> Any:
                 spec = {"shape": "trapezoidal", **spec}
             elif "points" in spec:
                 spec = {"shape": "triangular", **spec}
+            elif "width" in spec:
+                spec = {"shape": "bell", **spec}
+            elif "slope" in spec or "center" in spec:
+                spec = {"shape": "sigmoid", **spec}
             else:
                 spec = {"shape": "gaussian", **spec}
         out[name] = spec
     return out
 
 
-class NNInputsSpec(Section):
-    """What the network sees: fuzzy memberships and raw indicator outputs, and how many past bars of each."""
+class ContextSpec(Section):
+    """Scale-free price and volume context: log returns over k bars, close over its SMA, volume over its SMA."""
 
+    returns: list[Annotated[int, Field(ge=1, le=10_000)]] = []
+    price_over_ma: list[Annotated[int, Field(ge=2, le=10_000)]] = []
+    volume_ratio: list[Annotated[int, Field(ge=2, le=10_000)]] = []
+
+
+class NNInputsSpec(Section):
+    """What the network sees: fuzzy memberships, raw indicator outputs and context, on which timeframes, and how
+    many past bars of each.
+
+    ``timeframes`` lists the data's timeframe and coarser ones (``[1h, 1d]``), or ``all`` for the data's timeframe
+    and every coarser standard one up to ``1w``; the indicators and fuzzy sets are computed on each. A coarser bar
+    is seen by the finer ones only once its period has ended.
+    """
+
+    timeframes: Literal["all"] | list[Timeframe] | None = None
     fuzzy: Literal["all"] | list[str] = "all"
     indicators: list[str] = []
+    context: ContextSpec = ContextSpec()
     lookback_periods: Annotated[int, Field(ge=0, le=500)] = 0
 
     @field_validator("fuzzy", mode="before")
@@ -167,11 +235,56 @@ class ZigZagLabels(Section):
     lookahead: Annotated[int, Field(ge=1, le=10_000)] = 20
 
 
-LabelSpec = Annotated[ZigZagLabels, Field(discriminator="type")]
+class TripleBarrierLabels(Section):
+    """First touch of a profit-take or stop-loss barrier, set in multiples of a causal volatility estimate,
+    within ``max_holding`` bars (BUY above, SELL below, HOLD if neither); de Prado (2018), ch. 3."""
+
+    type: Literal["triple_barrier"] = "triple_barrier"
+    profit_take: Annotated[float, Field(gt=0, le=100)] = 2.0
+    stop_loss: Annotated[float, Field(gt=0, le=100)] = 2.0
+    max_holding: Annotated[int, Field(ge=1, le=10_000)] = 20
+    volatility_span: Annotated[int, Field(ge=2, le=10_000)] = 20
 
 
-class SplitSpec(Section):
-    """Chronological train / validation / test fractions, with purge and an embargo in bars."""
+class ForwardReturnLabels(Section):
+    """The log return over the next ``horizon`` bars, cut into terciles (SELL / HOLD / BUY) whose thresholds are
+    fitted on each training window only."""
+
+    type: Literal["forward_return"] = "forward_return"
+    horizon: Annotated[int, Field(ge=1, le=10_000)] = 10
+
+
+LabelSpec = Annotated[ZigZagLabels | TripleBarrierLabels | ForwardReturnLabels, Field(discriminator="type")]
+
+
+class WalkForwardSplit(Section):
+    """Walk-forward evaluation: a model per test block, trained on what came before it.
+
+    After the first ``first_train`` of the samples, the rest is cut into ``folds`` consecutive test blocks. Each
+    fold trains on everything before its block (``expanding``) or on the last ``train_window`` of the samples
+    (``rolling``); the last ``validation`` share of that history stops training early. Purge and embargo as in
+    the chronological split.
+    """
+
+    method: Literal["walk_forward"] = "walk_forward"
+    folds: Annotated[int, Field(ge=1, le=100)] = 4
+    scheme: Literal["expanding", "rolling"] = "expanding"
+    first_train: Annotated[float, Field(gt=0, lt=1)] = 0.4
+    validation: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    train_window: Annotated[float, Field(gt=0, lt=1)] | None = None
+    embargo: Annotated[int, Field(ge=0, le=10_000)] = 5
+
+    @model_validator(mode="after")
+    def _window_for_rolling(self) -> WalkForwardSplit:
+        if self.scheme == "rolling" and self.train_window is None:
+            raise ValueError("a rolling walk-forward needs `train_window` (a fraction of the samples, e.g. 0.4)")
+        if self.scheme == "expanding" and self.train_window is not None:
+            raise ValueError("`train_window` is only read with scheme: rolling")
+        return self
+
+
+class ChronologicalSplit(Section):
+    """One chronological train / validation / test split, with purge and an embargo in bars."""
 
     method: Literal["chronological"] = "chronological"
     train: Annotated[float, Field(gt=0, lt=1)] = 0.6
@@ -180,11 +293,14 @@ class SplitSpec(Section):
     embargo: Annotated[int, Field(ge=0, le=10_000)] = 5
 
     @model_validator(mode="after")
-    def _fractions_sum_to_one(self) -> SplitSpec:
+    def _fractions_sum_to_one(self) -> ChronologicalSplit:
         total = self.train + self.validation + self.test
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"train + validation + test must add up to 1, got {total:g}")
         return self
+
+
+SplitSpec = Annotated[WalkForwardSplit | ChronologicalSplit, Field(discriminator="method")]
 
 
 class MLPSpec(Section):
@@ -208,6 +324,8 @@ class TrainingSpec(Section):
     """How the network is fitted. ``sgd`` uses momentum 0.9."""
 
     optimizer: Literal["adam", "sgd"] = "adam"
+    # "balanced" weighs each class by n / (classes * count) on the training rows, so a rare class is not ignored.
+    class_weights: Literal["none", "balanced"] = "none"
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 64
@@ -255,7 +373,7 @@ class Strategy(Section):
     fuzzy_sets: dict[str, Annotated[dict[str, FuzzySetSpec], Field(min_length=1)]] = {}
     nn_inputs: NNInputsSpec = NNInputsSpec()
     labels: LabelSpec = ZigZagLabels()
-    split: SplitSpec = SplitSpec()
+    split: SplitSpec = WalkForwardSplit()
     model: ModelSpec = MLPSpec()
     training: TrainingSpec = TrainingSpec()
     decisions: DecisionSpec = DecisionSpec()
@@ -267,10 +385,22 @@ class Strategy(Section):
         """``model:`` and ``labels:`` may leave out ``type``; the first kind is then meant."""
         if isinstance(data, dict):
             data = dict(data)
-            for section, default in (("model", "mlp"), ("labels", "zigzag")):
-                if isinstance(data.get(section), dict) and "type" not in data[section]:
-                    data[section] = {"type": default, **data[section]}
+            for section, tag, default in (("model", "type", "mlp"), ("labels", "type", "zigzag")):
+                if isinstance(data.get(section), dict) and tag not in data[section]:
+                    data[section] = {tag: default, **data[section]}
         return data
+
+    @field_validator("split", mode="before")
+    @classmethod
+    def _default_split_method(cls, split: Any) -> Any:
+        if isinstance(split, dict) and "method" not in split:
+            if {"train", "test"} & set(split):
+                raise ValueError(
+                    "train/validation/test fractions need `method: chronological` "
+                    "(the default method is walk_forward, with folds)"
+                )
+            return {"method": "walk_forward", **split}
+        return split
 
     @field_validator("fuzzy_sets", mode="before")
     @classmethod

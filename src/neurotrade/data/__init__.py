@@ -7,6 +7,7 @@ Every frame neurotrade passes between stages is an *OHLCV frame*: a UTC ``Dateti
 
 from __future__ import annotations
 
+from neurotrade.data._fingerprint import fingerprint
 from neurotrade.data._frame import OHLCV_COLUMNS, validate_ohlcv
 from neurotrade.data._readers import read_ohlcv
 from neurotrade.data._repairs import REPAIRS, Repair
@@ -24,6 +25,7 @@ __all__ = [
     "SampleInfo",
     "StoreEntry",
     "Timeframe",
+    "fingerprint",
     "infer_timeframe",
     "load_sample",
     "parse_timeframe",

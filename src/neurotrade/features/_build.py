@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neurotrade import indicators
+from neurotrade import data, indicators
 from neurotrade.config import IndicatorSpec, Strategy
-from neurotrade.config._spec import GaussianSet, TrapezoidalSet, TriangularSet
+from neurotrade.config._spec import ContextSpec, FuzzySetSpec
 from neurotrade.errors import FeatureError
 
 log = logging.getLogger(__name__)
-
-FuzzySpec = TriangularSet | TrapezoidalSet | GaussianSet
 
 
 @dataclass(frozen=True)
@@ -69,12 +67,13 @@ def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec]) -
     return pd.DataFrame(columns, index=bars.index)
 
 
-def fuzzy_memberships(values: pd.DataFrame, fuzzy_sets: Mapping[str, Mapping[str, FuzzySpec]]) -> pd.DataFrame:
+def fuzzy_memberships(values: pd.DataFrame, fuzzy_sets: Mapping[str, Mapping[str, FuzzySetSpec]]) -> pd.DataFrame:
     """Membership of each indicator output in each of its fuzzy sets; column ``{output}_{set}``.
 
     Examples
     --------
     >>> v = pd.DataFrame({"rsi_14": [25.0, 50.0, np.nan]})
+    >>> from neurotrade.config import TriangularSet
     >>> m = fuzzy_memberships(v, {"rsi_14": {"oversold": TriangularSet(points=[20, 30, 40])}})
     >>> m["rsi_14_oversold"].tolist()
     [0.5, 0.0, nan]
@@ -92,8 +91,8 @@ def fuzzy_memberships(values: pd.DataFrame, fuzzy_sets: Mapping[str, Mapping[str
 def resolve_features(strategy: Strategy) -> list[str]:
     """The ordered feature names a strategy's network sees, without touching data.
 
-    Base features come first (fuzzy memberships in declaration order, then raw outputs as listed), then each
-    lag as a block: all ``_lag1`` columns, all ``_lag2`` columns, ...
+    Timeframes come finest first. Within one, base features come first (fuzzy memberships in declaration order,
+    raw outputs as listed, then context), then each lag as a block: all ``_lag1`` columns, all ``_lag2`` ...
 
     Examples
     --------
@@ -103,14 +102,21 @@ def resolve_features(strategy: Strategy) -> list[str]:
     >>> resolve_features(s)
     ['1d_rsi_14_low', '1d_rsi_14', '1d_rsi_14_low_lag1', '1d_rsi_14_lag1']
     """
-    return [_name(strategy, base) for base in _lagged(strategy, _base_columns(strategy))]
+    return [f"{tf}_{column}" for tf in feature_timeframes(strategy) for column in _lagged(strategy)]
+
+
+def feature_timeframes(strategy: Strategy) -> list[str]:
+    """The timeframes features are computed on, finest first (the loader resolves ``all`` and the default)."""
+    return list(strategy.nn_inputs.timeframes or [strategy.data.timeframe])
 
 
 def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
     """Compute the feature matrix of ``strategy`` on ``bars``, warm-up rows dropped, never filled.
 
     Every value at bar t depends only on bars up to t: indicators are causal, memberships act on one row, lags
-    look back. A NaN after the warm-up is an error, not something to fill.
+    look back, and a coarser timeframe's bar is used only from the first bar that closes at or after the end of
+    its period (so a daily feature changes only once the day is over). A NaN after the warm-up is an error, not
+    something to fill.
 
     Examples
     --------
@@ -121,18 +127,7 @@ def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
     >>> fm.resolved_features, fm.warmup_bars, len(fm.frame)
     (['1d_rsi_14'], 14, 286)
     """
-    raw = compute_indicators(bars, strategy.indicators)
-    memberships = fuzzy_memberships(raw, strategy.fuzzy_sets)
-    pool = pd.concat([memberships, raw], axis=1)
-    base = _base_columns(strategy)
-    lag_columns: dict[str, pd.Series] = {}
-    for lag in range(strategy.nn_inputs.lookback_periods + 1):
-        for column in base:
-            key = column if lag == 0 else f"{column}_lag{lag}"
-            # shift(+lag) reads bar t - lag: the past only.
-            lag_columns[key] = pool[column].shift(lag)
-    frame = pd.DataFrame(lag_columns, index=bars.index)
-    frame.columns = [_name(strategy, c) for c in frame.columns]
+    frame = feature_frame(bars, strategy)
     complete = frame.notna().all(axis=1).to_numpy()
     if not complete.any():
         raise FeatureError(
@@ -154,19 +149,113 @@ def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
     )
 
 
+def feature_frame(bars: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
+    """Every feature on every bar, warm-up rows still NaN: what :func:`build_features` checks and trims.
+
+    The leakage audit compares this frame across truncated histories, so it is kept free of any row filtering.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> s = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n")
+    >>> feature_frame(synthetic_ohlcv(300, seed=1), s).shape
+    (300, 1)
+    """
+    blocks = []
+    for tf in feature_timeframes(strategy):
+        tf_bars = bars if tf == strategy.data.timeframe else data.resample(bars, tf)
+        block = _timeframe_block(tf_bars, strategy, tf)
+        if tf != strategy.data.timeframe:
+            block = align_to_finer(block, tf, bars.index, strategy.data.timeframe)
+        blocks.append(block)
+    return pd.concat(blocks, axis=1)
+
+
+def align_to_finer(block: pd.DataFrame, timeframe: str, index: pd.DatetimeIndex, finer: str) -> pd.DataFrame:
+    """Show each row of a coarser timeframe's ``block`` on the finer bars ``index``, once its period has ended.
+
+    A coarse bar labelled T covers [T, T + its length); it is complete only when that period is over. A finer
+    bar labelled t closes at t + its own length, so it may use the latest coarse bar whose period ended by then.
+    Before the first coarse bar ends, the values are NaN (part of the warm-up).
+
+    Examples
+    --------
+    >>> days = pd.date_range("2024-01-01", periods=2, freq="D", tz="UTC")
+    >>> hours = pd.date_range("2024-01-01 22:00", periods=4, freq="h", tz="UTC")
+    >>> align_to_finer(pd.DataFrame({"x": [1.0, 2.0]}, index=days), "1d", hours, "1h")["x"].tolist()
+    [nan, 1.0, 1.0, 1.0]
+    """
+    ends = (block.index + data.parse_timeframe(timeframe).delta).asi8
+    closes = (index + data.parse_timeframe(finer).delta).asi8
+    row = np.searchsorted(ends, closes, side="right") - 1  # the last coarse bar ended by each finer close
+    values = block.to_numpy(dtype=np.float64)
+    out = np.full((len(index), values.shape[1]), np.nan)
+    seen = row >= 0
+    out[seen] = values[row[seen]]
+    return pd.DataFrame(out, index=index, columns=block.columns)
+
+
+def _timeframe_block(bars: pd.DataFrame, strategy: Strategy, timeframe: str) -> pd.DataFrame:
+    """Every feature of one timeframe, on that timeframe's bars, lags included, named ``{tf}_...``."""
+    raw = compute_indicators(bars, strategy.indicators)
+    memberships = fuzzy_memberships(raw, strategy.fuzzy_sets)
+    pool = pd.concat([memberships, raw, context_features(bars, strategy.nn_inputs.context)], axis=1)
+    base = _base_columns(strategy)
+    columns: dict[str, pd.Series] = {}
+    for lag in range(strategy.nn_inputs.lookback_periods + 1):
+        for column in base:
+            key = column if lag == 0 else f"{column}_lag{lag}"
+            # shift(+lag) reads bar t - lag of this timeframe: the past only.
+            columns[f"{timeframe}_{key}"] = pool[column].shift(lag)
+    return pd.DataFrame(columns, index=bars.index)
+
+
+def context_features(bars: pd.DataFrame, spec: ContextSpec) -> pd.DataFrame:
+    """Scale-free price and volume context, each from bars up to t.
+
+    ``ret_k`` is the log return over the last k bars, ``close_over_sma_n`` the close over its n-bar SMA minus 1,
+    ``volume_ratio_n`` the volume over its n-bar SMA (1 where that SMA is 0: no volume at all is neutral).
+
+    Examples
+    --------
+    >>> bars = pd.DataFrame({"close": [100.0, 110.0, 121.0], "volume": [1.0, 2.0, 3.0]})
+    >>> context_features(bars, ContextSpec(returns=[1], volume_ratio=[2])).round(4).to_dict("list")
+    {'ret_1': [nan, 0.0953, 0.0953], 'volume_ratio_2': [nan, 1.3333, 1.2]}
+    """
+    close = bars["close"].to_numpy(dtype=np.float64)
+    columns: dict[str, np.ndarray] = {}
+    for k in spec.returns:
+        ret = np.full(len(close), np.nan)
+        ret[k:] = np.log(close[k:] / close[:-k])
+        columns[f"ret_{k}"] = ret
+    for n in spec.price_over_ma:
+        sma = indicators.compute(bars, "sma", period=n)["sma"].to_numpy()
+        columns[f"close_over_sma_{n}"] = close / sma - 1.0
+    for n in spec.volume_ratio:
+        volume = bars["volume"].to_numpy(dtype=np.float64)
+        sma = indicators.compute(pd.DataFrame({"close": volume}, index=bars.index), "sma", period=n)["sma"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns[f"volume_ratio_{n}"] = np.where(sma > 0, volume / sma, np.where(np.isnan(sma), np.nan, 1.0))
+    return pd.DataFrame(columns, index=bars.index)
+
+
 def _base_columns(strategy: Strategy) -> list[str]:
     nn = strategy.nn_inputs
     if nn.fuzzy == "all":
         fuzzy = [f"{source}_{name}" for source, sets in strategy.fuzzy_sets.items() for name in sets]
     else:
         fuzzy = ["_".join(ref.rsplit(".", 1)) for ref in nn.fuzzy]
-    return fuzzy + list(nn.indicators)
+    c = nn.context
+    context = (
+        [f"ret_{k}" for k in c.returns]
+        + [f"close_over_sma_{n}" for n in c.price_over_ma]
+        + [f"volume_ratio_{n}" for n in c.volume_ratio]
+    )
+    return fuzzy + list(nn.indicators) + context
 
 
-def _lagged(strategy: Strategy, base: list[str]) -> list[str]:
+def _lagged(strategy: Strategy) -> list[str]:
+    base = _base_columns(strategy)
     lags = range(strategy.nn_inputs.lookback_periods + 1)
     return [column if lag == 0 else f"{column}_lag{lag}" for lag in lags for column in base]
-
-
-def _name(strategy: Strategy, column: str) -> str:
-    return f"{strategy.data.timeframe}_{column}"

@@ -71,6 +71,7 @@ register(
         inputs=("close",),
         outputs=("rsi",),
         talib="RSI",
+        bounds={"rsi": (0.0, 100.0)},
     ),
     init=_rsi_init,
     update=_rsi_update,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from neurotrade.errors import IndicatorError
@@ -48,6 +48,9 @@ class IndicatorInfo:
         The TA-Lib function it matches, or ``None``.
     definition
         How it is computed, in a few sentences, with the published source for those TA-Lib lacks.
+    bounds
+        The range each bounded output's values can take, by output name (``{'rsi': (0.0, 100.0)}``);
+        outputs left out are unbounded or depend on the prices. Fuzzy sets are checked against it.
 
     Examples
     --------
@@ -66,6 +69,7 @@ class IndicatorInfo:
     outputs: tuple[str, ...]
     talib: str | None
     definition: str = ""
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False)
 
     def defaults(self) -> dict[str, int | float]:
         """Return every parameter's default value, in declaration order."""
@@ -155,6 +159,9 @@ def register(
         _, problem = check_value(param, param.default)
         if problem is not None:
             raise ValueError(f"default of {info.name}.{param.name} is invalid: {problem}")
+    for output, (low, high) in info.bounds.items():
+        if output not in info.outputs or not low < high:
+            raise ValueError(f"bounds of {info.name!r} must map its outputs to (low, high), got {output}: {low, high}")
     if (info.talib is None) != (talib_args is None):
         raise ValueError(f"indicator {info.name!r}: give talib_args exactly when it names a TA-Lib function")
     if talib_args is not None and set(talib_args) - set(names):

@@ -278,6 +278,7 @@ register(
         inputs=("high", "low", "close"),
         outputs=("adx",),
         talib="ADX",
+        bounds={"adx": (0.0, 100.0)},
     ),
     init=_adx_init,
     update=_adx_update,

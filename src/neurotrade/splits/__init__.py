@@ -1,5 +1,8 @@
-"""Splits that cannot leak: chronological windows with purge (by label end time t1) and embargo."""
+"""Splits that cannot leak: chronological windows, walk-forward folds and combinatorial purged cross-validation,
+all with purge (by label end time t1) and embargo."""
 
 from neurotrade.splits._chronological import Split, chronological_split
+from neurotrade.splits._cpcv import CPCV, combinatorial_purged_cv
+from neurotrade.splits._walk_forward import walk_forward_splits
 
-__all__ = ["Split", "chronological_split"]
+__all__ = ["CPCV", "Split", "chronological_split", "combinatorial_purged_cv", "walk_forward_splits"]

@@ -31,9 +31,14 @@ class Split:
         Position of each window's first bar (before the embargo).
     trading_start
         First position of the out-of-sample trading window: the test window after its embargo. The backtest
-        runs from here to the last bar, labelled or not.
+        runs from here to ``trading_end``, labelled or not.
     purged, embargoed
         How many samples each window lost to purge and to the embargo.
+    times
+        The sample times the positions index into.
+    trading_end
+        Last position (inclusive) of the trading window, or None for the last bar. A walk-forward fold ends
+        where the next fold's test block begins, so its backtest must stop here.
     """
 
     train: np.ndarray
@@ -44,6 +49,7 @@ class Split:
     purged: dict[str, int]
     embargoed: dict[str, int]
     times: pd.DatetimeIndex
+    trading_end: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description: counts, first and last time of each window, purge and embargo counts."""
@@ -58,6 +64,9 @@ class Split:
                 "embargoed": self.embargoed[name],
             }
         out["trading_start"] = self.times[self.trading_start].isoformat()
+        # Only a bounded window names its end, so a chronological split's summary keeps its shape.
+        if self.trading_end is not None:
+            out["trading_end"] = self.times[self.trading_end].isoformat()
         return out
 
 
@@ -95,7 +104,7 @@ def chronological_split(
     n = len(times)
     if abs(train + validation + test - 1.0) > 1e-9:
         raise SplitError(f"train + validation + test must add up to 1, got {train + validation + test:g}")
-    end_times = pd.DatetimeIndex(np.asarray(t1))
+    end_times = pd.DatetimeIndex(t1)  # straight from the Series: np.asarray would box tz-aware times (slow)
     if len(end_times) != n:
         raise SplitError(f"t1 has {len(end_times)} values for {n} samples; give one end time per sample")
     labelled = ~end_times.isna()

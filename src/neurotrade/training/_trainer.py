@@ -66,6 +66,7 @@ def train_classifier(
     spec: TrainingSpec,
     *,
     seed: int,
+    class_weights: np.ndarray | None = None,
     progress: Callable[[EpochReport], None] | None = None,
 ) -> TrainResult:
     """Fit ``model`` (logits out) with cross-entropy; stop early on the validation loss and restore the best.
@@ -80,6 +81,9 @@ def train_classifier(
         The ``training`` section.
     seed
         Seeds the minibatch order (the caller seeds the weights' initialisation and dropout).
+    class_weights
+        Per-class loss weights (e.g. from :func:`neurotrade.labels.class_weights`), applied to the training loss;
+        the validation loss that drives early stopping stays unweighted, so it measures the same thing every fold.
     progress
         Called after every epoch with an :class:`EpochReport`.
 
@@ -100,7 +104,9 @@ def train_classifier(
     yv = torch.as_tensor(np.ascontiguousarray(y_val), dtype=torch.long, device=device)  # (M,)
     if len(xt) == 0 or len(xv) == 0:
         raise ModelError(f"training needs samples in both windows, got {len(xt)} train and {len(xv)} validation")
-    loss_fn = nn.CrossEntropyLoss()
+    weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    val_loss_fn = nn.CrossEntropyLoss()
     optimizer = make_optimizer(model, spec)
     order = torch.Generator().manual_seed(seed)  # CPU generator: the same order on every device
     stopping = spec.early_stopping
@@ -125,7 +131,7 @@ def train_classifier(
             optimizer.step()
             total += loss.item() * len(batch)
         train_loss = total / len(xt)
-        val_loss = evaluate_loss(model, xv, yv, loss_fn)
+        val_loss = evaluate_loss(model, xv, yv, val_loss_fn)
         min_delta = stopping.min_delta if stopping else 0.0
         improved = val_loss < result.best_val_loss - min_delta
         if improved:

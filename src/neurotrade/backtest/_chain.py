@@ -1,0 +1,63 @@
+"""Chaining backtests of consecutive windows into one, as if the equity carried over from each to the next."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+
+from neurotrade.backtest._result import BacktestResult
+from neurotrade.errors import BacktestError
+
+__all__ = ["chain"]
+
+
+def chain(results: list[BacktestResult]) -> BacktestResult:
+    """One backtest from consecutive ones: each window starts with the equity the previous one ended with.
+
+    Each window was simulated from ``initial_cash``, flat at its start and closed at its end; chaining rescales
+    window k's equity, positions, trades and fills by the growth of the windows before it, so compounding runs
+    across the windows (a walk-forward's out-of-sample path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurotrade.backtest import buy_and_hold
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> bars = synthetic_ohlcv(200, seed=3)
+    >>> a, b = buy_and_hold(bars.iloc[:100]), buy_and_hold(bars.iloc[100:])
+    >>> whole = chain([a, b])
+    >>> bool(np.isclose(whole.equity.iloc[-1], a.equity.iloc[-1] * b.equity.iloc[-1] / b.initial_cash))
+    True
+    """
+    if not results:
+        raise BacktestError("nothing to chain: give at least one backtest")
+    first = results[0]
+    for previous, current in itertools.pairwise(results):
+        if current.equity.index[0] <= previous.equity.index[-1]:
+            raise BacktestError("chained backtests must cover consecutive, non-overlapping windows in time order")
+        if current.initial_cash != first.initial_cash:
+            raise BacktestError("chained backtests must start from the same initial cash")
+    equity, position, trades, fills = [], [], [], []
+    growth = 1.0
+    for result in results:
+        equity.append(result.equity * growth)
+        position.append(result.position * growth)
+        scaled_trades = result.trades.copy()
+        for column in ("quantity", "pnl", "costs"):
+            scaled_trades[column] = scaled_trades[column] * growth
+        trades.append(scaled_trades)
+        scaled_fills = result.fills.copy()
+        for column in ("quantity", "commission"):
+            scaled_fills[column] = scaled_fills[column] * growth
+        fills.append(scaled_fills)
+        growth *= float(result.equity.iloc[-1]) / result.initial_cash
+    return BacktestResult(
+        equity=pd.concat(equity),
+        position=pd.concat(position),
+        trades=pd.concat(trades, ignore_index=True),
+        fills=pd.concat(fills, ignore_index=True),
+        initial_cash=first.initial_cash,
+        fill=first.fill,
+        costs=first.costs,
+    )

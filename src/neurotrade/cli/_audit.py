@@ -1,0 +1,59 @@
+"""``neurotrade audit``: parse, call the audit, render its table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from neurotrade.audit import AuditReport, audit
+from neurotrade.cli._app import app
+from neurotrade.cli._context import console, state
+
+LEAK_EXIT_CODE = 3
+
+
+@app.command("audit")
+def audit_command(
+    ctx: typer.Context,
+    strategy: Annotated[Path, typer.Argument(help="Strategy YAML to audit.", show_default=False)],
+    cuts: Annotated[int, typer.Option(min=1, help="Cut points to check.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed of the random cut points.")] = 0,
+) -> None:
+    """Check every feature and label for look-ahead: recompute on histories cut at many points and extended past
+    them, and require every row before the cut to be identical. Exits 3 when anything leaks."""
+    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("cuts", total=cuts)
+        report = audit(
+            strategy,
+            home=state(ctx).home,
+            cuts=cuts,
+            seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    render(report)
+    if not report.ok:
+        raise typer.Exit(code=LEAK_EXIT_CODE)
+
+
+def render(report: AuditReport) -> None:
+    """One row per column: cuts checked, leaks, the first leak, and the warm-up it needs to converge."""
+    table = Table(title=f"Leakage audit of {escape(report.strategy)}: {len(report.cuts)} cuts", title_justify="left")
+    for column in ("column", "kind", "cuts", "leaks", "first leak", f"converges after (start +{report.start_shift})"):
+        table.add_column(column, justify="right" if column in ("cuts", "leaks") else "left")
+    for c in report.columns:
+        leak = c.first_leak
+        first = "" if leak is None else f"cut {leak.cut:%Y-%m-%d %H:%M}: row {leak.at:%Y-%m-%d %H:%M} {leak.detail}"
+        warm = "–" if c.kind != "feature" else ("never" if c.converges_after is None else f"{c.converges_after} bars")
+        status = "[red]" if c.leaks else ""
+        table.add_row(f"{status}{escape(c.column)}", c.kind, str(c.cuts), f"{status}{c.leaks}", escape(first), warm)
+    console.print(table)
+    if report.ok:
+        console.print("[green]no leaks found[/]")
+    else:
+        names = ", ".join(leak.column for leak in report.leaks)
+        console.print(f"[bold red]leaks found in: {escape(names)}[/]")
