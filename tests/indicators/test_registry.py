@@ -43,12 +43,15 @@ def test_unknown_indicator_suggests_the_closest_name() -> None:
     with pytest.raises(IndicatorError) as caught:
         get("rsii")
     message = str(caught.value)
-    assert message.startswith("unknown indicator 'rsii'; did you mean 'rsi'? Available indicators: adx, atr, ")
+    names = ", ".join(info.name for info in available())
+    assert message == f"unknown indicator 'rsii'; did you mean 'rsi'? Available indicators: {names}"
 
 
 def test_unknown_indicator_without_a_close_match_lists_them_all() -> None:
-    with pytest.raises(IndicatorError, match=r"^unknown indicator 'zzz'\. Available indicators: adx, "):
+    with pytest.raises(IndicatorError) as caught:
         get("zzz")
+    names = ", ".join(info.name for info in available())
+    assert str(caught.value) == f"unknown indicator 'zzz'. Available indicators: {names}"
 
 
 def test_a_name_must_be_a_string() -> None:

