@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from neurotrade.data import synthetic_ohlcv
 
@@ -29,6 +30,12 @@ training: {epochs: 15, batch_size: 32}
 decisions: {confidence_threshold: 0.34, allow_short: true}
 backtest: {commission_pct: 0.1, slippage_pct: 0.05}
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread() -> None:
+    """Tiny test models run many times faster on one thread than fighting over two cores."""
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,8 @@ def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
         "signals",
         "strategy",
         "buy_and_hold",
+        "baselines",
+        "warnings",
     }
     final = metrics["aggregate"]["strategy"]["final_equity"]
     assert final == first.metrics["aggregate"]["strategy"]["final_equity"]

@@ -48,12 +48,12 @@ def test_unknown_key_without_close_match_lists_the_allowed_ones() -> None:
 
 
 def test_every_error_is_reported_at_once_in_line_order() -> None:
-    text = BASE + "model: {activation: relux}\ntraining: {optimizer: adamw, epochs: 0}\n"
+    text = BASE + "model: {activation: relux}\ntraining: {optimizer: adamx, epochs: 0}\n"
     found = problems(text)
     assert found == [
         "x.yaml:5 model.activation: must be one of 'relu', 'tanh', 'sigmoid', 'leaky_relu', got 'relux'; "
         "did you mean 'relu'?",
-        "x.yaml:6 training.optimizer: must be one of 'adam', 'sgd', got 'adamw'; did you mean 'adam'?",
+        "x.yaml:6 training.optimizer: must be one of 'adam', 'adamw', 'sgd', got 'adamx'; did you mean 'adam'?",
         "x.yaml:6 training.epochs: must be an integer from 1 to 100000, got 0",
     ]
 

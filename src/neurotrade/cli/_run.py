@@ -17,6 +17,7 @@ from neurotrade.errors import ConfigError
 from neurotrade.pipeline import ProgressEvent, RunResult, run
 
 DEFAULT_STRATEGY = Path("strategies") / "default.yaml"
+MAX_WARNINGS = 5
 
 
 def default_strategy() -> Path:
@@ -58,8 +59,13 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue each fold's training from the checkpoints of an interrupted run."),
+    ] = False,
 ) -> None:
-    """Train the strategy's model, backtest it on the held-out test window and save a versioned bundle."""
+    """Evaluate the strategy out of sample (walk-forward by default), beside buy-and-hold and two baselines,
+    and save the last fold's model as a versioned bundle."""
     home = state(ctx).home
     spec = load_strategy(strategy or default_strategy())
     with Progress(
@@ -87,7 +93,7 @@ def run_command(
                 detail=f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  best {e.best_val_loss:.4f}",
             )
 
-        result = run(spec, home=home, progress=show)
+        result = run(spec, home=home, progress=show, resume=resume)
     render_summary(result)
 
 
@@ -103,10 +109,13 @@ def render_summary(result: RunResult) -> None:
         f"{aggregate['window']['first'][:10]} → {aggregate['window']['last'][:10]}",
         highlight=False,
     )
+    baselines = aggregate.get("baselines", {})
     table = Table(title="Out-of-sample backtest (every fold's test window, chained)", title_justify="left")
     table.add_column("metric")
     table.add_column("strategy", justify="right")
     table.add_column("buy & hold", justify="right")
+    for name in baselines:
+        table.add_column(name.replace("_", " "), justify="right")
     rows = [
         ("total return", "total_return", _pct),
         ("annual return", "annual_return", _pct),
@@ -121,7 +130,8 @@ def render_summary(result: RunResult) -> None:
         ("final equity", "final_equity", _money),
     ]
     for label, key, fmt in rows:
-        table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)))
+        others = [fmt(b["strategy"].get(key)) for b in baselines.values()]
+        table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)), *others)
     console.print(table)
     if len(folds) > 1:
         per_fold = Table(title="Per fold", title_justify="left")
@@ -151,8 +161,45 @@ def render_summary(result: RunResult) -> None:
             f"(always {test['majority_class']}: {test['majority_rate']:.3f}), log loss {test['log_loss']:.3f}",
             highlight=False,
         )
+        for name, baseline in baselines.items():
+            b = baseline["classification"]
+            console.print(
+                f"  {name.replace('_', ' ')} baseline: accuracy {b['accuracy']:.3f}, log loss {b['log_loss']:.3f}",
+                highlight=False,
+            )
+    seeds = result.metrics.get("seeds")
+    if seeds:
+        summary = seeds["aggregate"]
+        console.print(
+            f"over seeds {seeds['seeds']}: accuracy {_spread(summary['classification']['accuracy'])}, "
+            f"Sharpe {_spread(summary['strategy']['sharpe'])}, "
+            f"total return {_spread(summary['strategy']['total_return'], pct=True)}",
+            highlight=False,
+        )
+    model = result.metrics.get("model", {})
+    for rule in model.get("rules", [])[:5]:
+        console.print(f"  rule: {escape(rule)}", highlight=False)
+    if "member_weights" in model:
+        weights = ", ".join(f"{w:.2f}" for w in model["member_weights"])
+        console.print(f"  ensemble member weights (test window mean): {weights}", highlight=False)
+    warnings = aggregate.get("warnings", [])
+    for warning in warnings[:MAX_WARNINGS]:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if len(warnings) > MAX_WARNINGS:
+        console.print(
+            f"[yellow]warning:[/] … and {len(warnings) - MAX_WARNINGS} more (aggregate.warnings in metrics.json)",
+            highlight=False,
+        )
     console.print(f"bundle  {escape(str(result.bundle.path))}  (the last fold's model)", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
+
+
+def _spread(value: Any, *, pct: bool = False) -> str:
+    """``mean ± std`` of a seed summary leaf."""
+    if not isinstance(value, dict) or value.get("mean") is None:
+        return "–"
+    scale, unit = (100.0, " %") if pct else (1.0, "")
+    return f"{scale * value['mean']:.3f} ± {scale * value['std']:.3f}{unit}"
 
 
 def _num3(value: Any) -> str:

@@ -1,11 +1,15 @@
 """The strategy spec: pydantic models for every YAML section, and a loader whose errors name file:line."""
 
 from neurotrade.config._loader import load_strategy, parse_strategy
+from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
+from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, TransformerSpec
 from neurotrade.config._spec import (
     BacktestSpec,
     BellSet,
     ChronologicalSplit,
+    ConstantSchedule,
     ContextSpec,
+    CosineSchedule,
     DataSpec,
     DecisionSpec,
     EarlyStoppingSpec,
@@ -14,6 +18,7 @@ from neurotrade.config._spec import (
     IndicatorSpec,
     MLPSpec,
     NNInputsSpec,
+    PlateauSchedule,
     SigmoidSet,
     Strategy,
     TrainingSpec,
@@ -27,19 +32,29 @@ from neurotrade.config._spec import (
 __all__ = [
     "BacktestSpec",
     "BellSet",
+    "CNNSpec",
     "ChronologicalSplit",
+    "ConstantSchedule",
     "ContextSpec",
+    "CosineSchedule",
     "DataSpec",
     "DecisionSpec",
     "EarlyStoppingSpec",
+    "EnsembleSpec",
     "ForwardReturnLabels",
+    "FuzzyModelSpec",
+    "GRUSpec",
     "GaussianSet",
     "IndicatorSpec",
+    "LSTMSpec",
     "MLPSpec",
     "NNInputsSpec",
+    "PlateauSchedule",
+    "RegimeSpec",
     "SigmoidSet",
     "Strategy",
     "TrainingSpec",
+    "TransformerSpec",
     "TrapezoidalSet",
     "TriangularSet",
     "TripleBarrierLabels",

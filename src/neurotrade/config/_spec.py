@@ -11,16 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from neurotrade.config._base import Section
+from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
+from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, MLPSpec, TransformerSpec
 from neurotrade.fuzzy import FuzzySet, breakpoint_problem
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=64)]
 Timeframe = Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h|d|w)$")]
-
-
-class Section(BaseModel):
-    """Base of every section: unknown keys are errors, and a loaded spec never changes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataSpec(Section):
@@ -303,16 +300,11 @@ class ChronologicalSplit(Section):
 SplitSpec = Annotated[WalkForwardSplit | ChronologicalSplit, Field(discriminator="method")]
 
 
-class MLPSpec(Section):
-    """A multilayer perceptron on feature rows; it outputs raw logits (softmax only at inference)."""
-
-    type: Literal["mlp"] = "mlp"
-    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65_536)]], Field(min_length=1)] = [64, 32]
-    activation: Literal["relu", "tanh", "sigmoid", "leaky_relu"] = "relu"
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
-
-
-ModelSpec = Annotated[MLPSpec, Field(discriminator="type")]
+ModelSpec = Annotated[
+    MLPSpec | LSTMSpec | GRUSpec | CNNSpec | TransformerSpec | EnsembleSpec | RegimeSpec | FuzzyModelSpec,
+    Field(discriminator="type"),
+]
+EnsembleSpec.model_rebuild(_types_namespace={"ModelSpec": ModelSpec})
 
 
 class EarlyStoppingSpec(Section):
@@ -320,18 +312,85 @@ class EarlyStoppingSpec(Section):
     min_delta: Annotated[float, Field(ge=0)] = 1e-4
 
 
-class TrainingSpec(Section):
-    """How the network is fitted. ``sgd`` uses momentum 0.9."""
+class ConstantSchedule(Section):
+    """The learning rate stays at ``training.learning_rate``."""
 
-    optimizer: Literal["adam", "sgd"] = "adam"
+    type: Literal["none"] = "none"
+
+
+class CosineSchedule(Section):
+    """A linear warm-up over ``warmup_epochs``, then half a cosine from ``learning_rate`` down to
+    ``min_lr_ratio * learning_rate`` at the last epoch; the rate changes at every minibatch."""
+
+    type: Literal["cosine"] = "cosine"
+    warmup_epochs: Annotated[int, Field(ge=0, le=100_000)] = 0
+    min_lr_ratio: Annotated[float, Field(ge=0, le=1)] = 0.1
+
+
+class PlateauSchedule(Section):
+    """Multiply the learning rate by ``factor`` when the validation loss has not improved by ``threshold`` for
+    ``patience`` epochs, never going below ``min_lr`` (as torch's ``ReduceLROnPlateau``)."""
+
+    type: Literal["plateau"] = "plateau"
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    patience: Annotated[int, Field(ge=0, le=100_000)] = 5
+    threshold: Annotated[float, Field(ge=0)] = 1e-4
+    min_lr: Annotated[float, Field(ge=0)] = 1e-6
+
+
+ScheduleSpec = Annotated[ConstantSchedule | CosineSchedule | PlateauSchedule, Field(discriminator="type")]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+
+class TrainingSpec(Section):
+    """How the network is fitted.
+
+    ``sgd`` uses momentum 0.9; ``adamw`` decouples ``weight_decay`` from the gradient. ``loss: focal`` scales each
+    sample's cross-entropy by ``(1 - p) ** focal_gamma`` (p: the probability of its true class), so confidently
+    right samples count less (``focal_gamma`` is read only then). ``schedule`` is ``none``, ``cosine`` or
+    ``plateau`` (a name, or a mapping with ``type`` and its settings). ``grad_clip`` caps the gradients' global
+    norm. ``amp`` trains in mixed precision, on CUDA only (``auto``, ``true``: on CUDA; ``false``: never).
+    ``seeds`` trains once per seed and reports the metrics' mean and standard deviation across them.
+
+    Examples
+    --------
+    >>> TrainingSpec(schedule="cosine").schedule.min_lr_ratio
+    0.1
+    """
+
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     # "balanced" weighs each class by n / (classes * count) on the training rows, so a rare class is not ignored.
     class_weights: Literal["none", "balanced"] = "none"
+    loss: Literal["cross_entropy", "focal"] = "cross_entropy"
+    focal_gamma: Annotated[float, Field(ge=0, le=10)] = 2.0
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 200
     early_stopping: EarlyStoppingSpec | None = EarlyStoppingSpec()
+    schedule: ScheduleSpec = ConstantSchedule()
+    grad_clip: Annotated[float, Field(gt=0)] | None = None
+    amp: Literal["auto", True, False] = "auto"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    seeds: Annotated[list[Seed], Field(min_length=1, max_length=100)] | None = None
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_by_name(cls, value: Any) -> Any:
+        """``schedule: cosine`` is ``schedule: {type: cosine}``."""
+        if isinstance(value, str):
+            return {"type": value}
+        if isinstance(value, dict) and "type" not in value:
+            raise ValueError("a schedule mapping needs `type: none | cosine | plateau`")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int] | None) -> list[int] | None:
+        if seeds is not None and len(set(seeds)) < len(seeds):
+            repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+            raise ValueError(f"seeds repeat {', '.join(map(str, repeated))}; list each seed once")
+        return seeds
 
 
 class DecisionSpec(Section):

@@ -1,6 +1,27 @@
-"""The networks, behind one factory keyed by ``model.type``."""
+"""The networks, behind one factory keyed by ``model.type``, and the baselines that run beside them."""
 
-from neurotrade.models._factory import build_model
+# The model modules register their builders when imported.
+from neurotrade.models import _baselines, _ensemble, _neuro_fuzzy, _regime, _sequence  # noqa: F401
+from neurotrade.models._baselines import LogisticBaseline, LorentzianKNN
+from neurotrade.models._ensemble import Ensemble
 from neurotrade.models._mlp import MLP
+from neurotrade.models._neuro_fuzzy import NeuroFuzzy
+from neurotrade.models._regime import RegimeModel
+from neurotrade.models._registry import build_model, model_types, register_model
+from neurotrade.models._sequence import ConvNet, RecurrentNet, TransformerNet, WindowModel
 
-__all__ = ["MLP", "build_model"]
+__all__ = [
+    "MLP",
+    "ConvNet",
+    "Ensemble",
+    "LogisticBaseline",
+    "LorentzianKNN",
+    "NeuroFuzzy",
+    "RecurrentNet",
+    "RegimeModel",
+    "TransformerNet",
+    "WindowModel",
+    "build_model",
+    "model_types",
+    "register_model",
+]

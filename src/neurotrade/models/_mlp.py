@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neurotrade.models._registry import register_model
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -25,6 +27,9 @@ class MLP(nn.Module):
     >>> net(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
     """
+
+    input_kind = "rows"
+    lookback = 1
 
     def __init__(
         self, n_inputs: int, n_classes: int, hidden: list[int], activation: str = "relu", dropout: float = 0.0
@@ -50,3 +55,9 @@ class MLP(nn.Module):
             return torch.softmax(self(x).double(), dim=-1)  # (B, C), float64 so rows sum to 1
         finally:
             self.train(was_training)
+
+
+register_model(
+    "mlp",
+    lambda spec, n_inputs, n_classes: MLP(n_inputs, n_classes, list(spec.hidden), spec.activation, spec.dropout),
+)

@@ -1,0 +1,350 @@
+"""One walk-forward fold, start to finish: fit on its training rows, stop on its validation rows, trade its test
+window; then the folds' results chained into one out-of-sample record.
+
+Everything fitted here (scaler, tercile thresholds, class weights, fuzzy sets' starting points, the regime model's
+target scales, the network, the baselines) sees the fold's training rows only; validation rows only stop training.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from neurotrade import backtest, labels
+from neurotrade._stages import fold_targets, regime_targets, scale_features
+from neurotrade.config import Strategy
+from neurotrade.decision import DecisionRules
+from neurotrade.features import Standardizer
+from neurotrade.models import LogisticBaseline, LorentzianKNN, build_model
+from neurotrade.splits import Split
+from neurotrade.store import BundleRef
+from neurotrade.training import (
+    EpochReport,
+    TrainResult,
+    classification_metrics,
+    collapse_warnings,
+    predict_proba,
+    seed_everything,
+    train_classifier,
+)
+
+log = logging.getLogger(__name__)
+
+CLASSES = labels.CLASS_NAMES
+BASELINES = ("logistic", "lorentzian_knn")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a run, for a progress display: a stage starting, or an epoch finished (``epoch`` set)."""
+
+    stage: str
+    message: str
+    epoch: EpochReport | None = None
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class Trading:
+    """A set of probabilities over a fold's trading window, turned into signals and a backtest."""
+
+    proba: np.ndarray
+    signals: np.ndarray
+    targets: np.ndarray
+    result: backtest.BacktestResult
+    classification: dict[str, Any]
+
+
+@dataclass
+class Fold:
+    """What one fold produced: its model and scaler, its out-of-sample decisions and backtests."""
+
+    index: int
+    split: Split
+    model: torch.nn.Module
+    scaler: Standardizer
+    quantiles: labels.QuantileClasses | None
+    y: np.ndarray
+    training: TrainResult
+    classification: dict[str, Any]
+    window: pd.DatetimeIndex
+    network: Trading
+    benchmark: backtest.BacktestResult
+    baselines: dict[str, Trading] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    readout: dict[str, Any] = field(default_factory=dict)
+
+
+def train_fold(
+    index: int,
+    split: Split,
+    bars: pd.DataFrame,
+    frame: pd.DataFrame,
+    table: pd.DataFrame,
+    spec: Strategy,
+    *,
+    seed: int,
+    say: ProgressCallback,
+    checkpoints: Path | None = None,
+    resume: bool = False,
+) -> Fold:
+    """Fit one fold and trade its test window (see the module docstring for what is fitted where)."""
+    times = frame.index
+    y, quantiles = fold_targets(table, split)
+    x, scaler = scale_features(frame, split.train)
+    seed_everything(seed)
+    model = build_model(spec.model, n_inputs=x.shape[1], n_classes=len(CLASSES))
+    first = getattr(model, "lookback", 1) - 1  # a window model needs `lookback` rows before its first sample
+    train, val, test = (rows[rows >= first] for rows in (split.train, split.validation, split.test))
+    end = len(times) if split.trading_end is None else split.trading_end + 1
+    scored = np.arange(max(split.trading_start, first), end)
+    weights = labels.class_weights(y[train], len(CLASSES)) if spec.training.class_weights == "balanced" else None
+    extras = regime_targets(bars, times, table["t1"]) if _needs_extras(model) else None
+
+    def fit(net: torch.nn.Module, name: str) -> TrainResult:
+        _prepare(net, x, train, extras)
+        path = None if checkpoints is None else checkpoints / f"fold{index + 1}_{name}.pt"
+        return train_classifier(
+            net,
+            x,
+            y[train].astype(np.int64),
+            x,
+            y[val].astype(np.int64),
+            spec.training,
+            seed=seed,
+            class_weights=weights,
+            train_positions=train,
+            val_positions=val,
+            extras_train=_select(extras, train, net),
+            extras_val=_select(extras, val, net),
+            checkpoint=path,
+            resume_from=path if resume and path is not None and path.is_file() else None,
+            progress=lambda report: say(
+                ProgressEvent("train", f"fold {index + 1} {name}: epoch {report.epoch}", report)
+            ),
+        )
+
+    members = getattr(model, "members", None)
+    if members is not None:  # an ensemble: each member alone first, then the combiner over the frozen members
+        for i, member in enumerate(members):
+            fit(member, f"member{i + 1}")
+        model.freeze_members()
+    training = fit(model, "model")
+    model.cpu()
+
+    proba = _probabilities(model, x, np.union1d(np.union1d(train, val), np.union1d(test, scored)), len(times))
+    classification = {
+        name: classification_metrics(y[rows].astype(np.int64), proba[rows], CLASSES)
+        for name, rows in (("train", train), ("validation", val), ("test", test))
+    }
+    window = times[scored]
+    window_bars = bars.loc[window]
+    bt = spec.backtest
+    costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
+    rules = DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
+
+    def trade(p: np.ndarray) -> Trading:
+        signals, targets = rules.apply(p[scored])
+        result = backtest.simulate(
+            window_bars, targets, fill=bt.fill, costs=costs, initial_cash=bt.initial_cash, fraction=bt.fraction
+        )
+        tested = classification_metrics(y[test].astype(np.int64), p[test], CLASSES)
+        return Trading(p[scored], signals, targets, result, tested)
+
+    network = trade(proba)
+    baselines = {name: trade(p) for name, p in _baselines(x, y, times, table["t1"], train, val, first).items()}
+    warnings = collapse_warnings(
+        y[test].astype(np.int64), proba[test], x[test], class_names=CLASSES, feature_names=list(frame.columns)
+    )
+    for warning in warnings:
+        log.warning("fold %d: %s", index + 1, warning)
+    readout = {}
+    if hasattr(model, "member_weights") and len(test):
+        with torch.no_grad():
+            weights = model.member_weights(_inputs(model, x, test)).mean(dim=0)  # (M,)
+        readout["member_weights"] = [float(w) for w in weights]
+    return Fold(
+        index=index,
+        split=split,
+        model=model,
+        scaler=scaler,
+        quantiles=quantiles,
+        y=y,
+        training=training,
+        classification=classification,
+        window=window,
+        network=network,
+        benchmark=backtest.buy_and_hold(window_bars, costs=costs, initial_cash=bt.initial_cash, fill=bt.fill),
+        baselines=baselines,
+        warnings=warnings,
+        readout=readout,
+    )
+
+
+def _inputs(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+    """The model's inputs for these sample rows: the rows themselves, or the windows ending at them."""
+    if getattr(model, "input_kind", "rows") == "rows":
+        return torch.as_tensor(x[rows], dtype=torch.float32)  # (B, F)
+    lookback = model.lookback
+    gathered = x[rows[:, None] - lookback + 1 + np.arange(lookback)]  # (B, L, F)
+    return torch.as_tensor(gathered, dtype=torch.float32)
+
+
+def _needs_extras(model: torch.nn.Module) -> bool:
+    nets = [model, *getattr(model, "members", [])]
+    return any(hasattr(net, "fit_target_scale") for net in nets)
+
+
+def _prepare(net: torch.nn.Module, x: np.ndarray, train: np.ndarray, extras: dict[str, np.ndarray] | None) -> None:
+    """What a model fits from the training rows before training: fuzzy sets' starting points, target scales."""
+    if hasattr(net, "init_from"):
+        net.init_from(x[train])
+    if hasattr(net, "fit_target_scale") and extras is not None:
+        net.fit_target_scale({name: values[train] for name, values in extras.items()})
+
+
+def _select(
+    extras: dict[str, np.ndarray] | None, rows: np.ndarray, net: torch.nn.Module
+) -> dict[str, np.ndarray] | None:
+    if extras is None or not hasattr(net, "loss"):
+        return None
+    return {name: values[rows] for name, values in extras.items()}
+
+
+def _probabilities(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    out = np.full((n, len(CLASSES)), np.nan)
+    out[rows] = predict_proba(model, x, rows)  # (R, C)
+    return out
+
+
+def _baselines(
+    x: np.ndarray,
+    y: np.ndarray,
+    times: pd.DatetimeIndex,
+    t1: pd.Series,
+    train: np.ndarray,
+    val: np.ndarray,
+    first: int,
+) -> dict[str, np.ndarray]:
+    """The baselines' probabilities on every row from ``first`` on, fitted like the network.
+
+    Logistic regression learns from the training rows. The Lorentzian kNN may use any row of the training and
+    validation windows as a neighbour, but only once that row's label is known (its t1 is before the bar being
+    classified): nothing a live system would not have had.
+    """
+    rows = np.arange(first, len(times))
+    logistic = LogisticBaseline().fit(x[train], y[train].astype(np.int64))
+    known = np.union1d(train, val)
+    knn = LorentzianKNN(k=8).fit(x[known], y[known].astype(np.int64), times[known], t1.iloc[known])
+    out = {}
+    for name, p in (
+        ("logistic", logistic.predict_proba(x[rows])),
+        ("lorentzian_knn", knn.predict_proba(x[rows], times[rows])),
+    ):
+        full = np.full((len(times), len(CLASSES)), np.nan)
+        full[rows] = p
+        out[name] = full
+    return out
+
+
+def evaluate(folds: list[Fold], per_year: float) -> dict[str, Any]:
+    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained."""
+    chained = backtest.chain([f.network.result for f in folds])
+    benchmark = backtest.chain([f.benchmark for f in folds])
+    y_test = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
+    proba_test = np.concatenate([f.network.proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
+    baselines = {}
+    for name in BASELINES:
+        p = np.concatenate([f.baselines[name].proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
+        baselines[name] = {
+            "classification": classification_metrics(y_test, p, CLASSES),
+            "strategy": backtest.performance(
+                backtest.chain([f.baselines[name].result for f in folds]), periods_per_year=per_year
+            ),
+        }
+    per_fold = []
+    for f in folds:
+        per_fold.append(
+            {
+                "fold": f.index + 1,
+                "window": {"first": f.window[0].isoformat(), "last": f.window[-1].isoformat()},
+                "split": f.split.summary(),
+                "training": {"best_epoch": f.training.best_epoch, "stopped_early": f.training.stopped_early},
+                "classification": f.classification,
+                "labels": {
+                    name: labels.class_balance(pd.Series(f.y[rows]))
+                    for name, rows in (
+                        ("train", f.split.train),
+                        ("validation", f.split.validation),
+                        ("test", f.split.test),
+                    )
+                },
+                "signals": _signal_counts(f.network.signals),
+                "strategy": backtest.performance(f.network.result, periods_per_year=per_year),
+                "buy_and_hold": backtest.performance(f.benchmark, periods_per_year=per_year),
+                "baselines": {
+                    name: backtest.performance(f.baselines[name].result, periods_per_year=per_year)
+                    for name in BASELINES
+                },
+                "warnings": f.warnings,
+            }
+        )
+    return {
+        "aggregate": {
+            "window": {"first": folds[0].window[0].isoformat(), "last": folds[-1].window[-1].isoformat()},
+            "periods_per_year": per_year,
+            "test_samples": len(y_test),
+            "classification": classification_metrics(y_test, proba_test, CLASSES),
+            "signals": _signal_counts(np.concatenate([f.network.signals for f in folds])),
+            "strategy": backtest.performance(chained, periods_per_year=per_year),
+            "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
+            "baselines": baselines,
+            "warnings": [f"fold {f.index + 1}: {w}" for f in folds for w in f.warnings],
+        },
+        "folds": per_fold,
+    }
+
+
+def _tested(fold: Fold) -> np.ndarray:
+    """The fold's labelled test samples that its model scored (a window model skips rows before its first window)."""
+    rows = fold.split.test
+    return rows[np.isin(fold.split.times[rows], fold.window)]
+
+
+def _signal_counts(signals: np.ndarray) -> dict[str, int]:
+    return {name: int((signals == i).sum()) for i, name in enumerate(CLASSES)}
+
+
+def write_run_folder(run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold]) -> pd.DataFrame:
+    """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    strategy = backtest.chain([f.network.result for f in folds])
+    benchmark = backtest.chain([f.benchmark for f in folds])
+    fold_of_bar = np.concatenate([np.full(len(f.window), f.index + 1) for f in folds])
+    trades = strategy.trades.assign(
+        fold=np.concatenate([np.full(len(f.network.result.trades), f.index + 1) for f in folds])
+    )
+    trades.to_parquet(run_dir / "trades.parquet")
+    equity = {"strategy": strategy.equity, "buy_and_hold": benchmark.equity}
+    for name in BASELINES:
+        equity[name] = backtest.chain([f.baselines[name].result for f in folds]).equity
+    pd.DataFrame({**equity, "position": strategy.position, "fold": fold_of_bar}).to_parquet(run_dir / "equity.parquet")
+    proba = np.concatenate([f.network.proba for f in folds])
+    decisions = pd.DataFrame(proba, index=strategy.equity.index, columns=[f"p_{name.lower()}" for name in CLASSES])
+    decisions["signal"] = [CLASSES[s] for s in np.concatenate([f.network.signals for f in folds])]
+    decisions["target"] = np.concatenate([f.network.targets for f in folds])
+    decisions["fold"] = fold_of_bar
+    decisions.to_parquet(run_dir / "decisions.parquet")
+    return trades

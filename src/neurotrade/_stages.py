@@ -1,0 +1,189 @@
+"""The stages of a run, each usable alone: bars, labels, splits, scaling, per-fold targets.
+
+``pipeline.run`` and the leakage audit both call these, so the audit checks the code that runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurotrade import data, labels, splits
+from neurotrade.config import DataSpec, Strategy
+from neurotrade.errors import DataError
+from neurotrade.features import Standardizer
+from neurotrade.splits import Split
+
+log = logging.getLogger(__name__)
+
+
+def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any], None] | None = None) -> pd.DataFrame:
+    """The bars a ``data:`` section names, at its timeframe (resampled from a finer one when needed).
+
+    Examples
+    --------
+    >>> bars = load_bars(DataSpec(source="synthetic", bars=500), home=Path("."), seed=1)
+    >>> len(bars), list(bars.columns)
+    (500, ['open', 'high', 'low', 'close', 'volume'])
+    """
+    if spec.source == "sample":
+        bars = data.load_sample(spec.symbol, on_repair=on_repair)
+    elif spec.source == "store":
+        bars = _from_store(data.DataStore(home), spec.symbol, spec.timeframe)
+    elif spec.source == "file":
+        assert spec.path is not None  # the spec requires it
+        bars = data.read_ohlcv(
+            spec.path, symbol=spec.symbol, timezone=spec.timezone, repair=spec.repair, on_repair=on_repair
+        )
+    else:
+        bars = data.synthetic_ohlcv(spec.bars, seed=seed, timeframe=spec.timeframe)
+    found = data.infer_timeframe(bars)
+    if found != spec.timeframe:
+        if data.parse_timeframe(found).delta > data.parse_timeframe(spec.timeframe).delta:
+            raise DataError(
+                f"data.timeframe is {spec.timeframe} but the bars are {found}; neurotrade can aggregate to a "
+                f"coarser timeframe, not invent finer bars. Use timeframe: {found} or finer source data"
+            )
+        log.info("resampling %s bars to %s", found, spec.timeframe)
+        bars = data.resample(bars, spec.timeframe)
+    return bars
+
+
+def _from_store(store: data.DataStore, symbol: str, timeframe: str) -> pd.DataFrame:
+    """The stored bars at ``timeframe``, else the coarsest stored finer ones (to be resampled)."""
+    wanted = data.parse_timeframe(timeframe).delta
+    finer = [
+        entry
+        for entry in store.list()
+        if entry.symbol == symbol.upper() and data.parse_timeframe(entry.timeframe).delta <= wanted
+    ]
+    if not finer:
+        return store.get(symbol, timeframe)  # raises, listing what is stored
+    best = max(finer, key=lambda entry: data.parse_timeframe(entry.timeframe).delta)
+    return store.get(symbol, best.timeframe)
+
+
+def make_labels(bars: pd.DataFrame, spec: Strategy) -> pd.DataFrame:
+    """The strategy's labels on every bar: ``label`` (NaN while undecided), its end time ``t1``, and for forward
+    returns the return ``ret`` that each fold turns into classes with thresholds fitted on its training rows.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n")
+    >>> list(make_labels(data.synthetic_ohlcv(300, seed=1), spec).columns)
+    ['label', 't1']
+    """
+    spec_labels = spec.labels
+    close = bars["close"]
+    if spec_labels.type == "zigzag":
+        return labels.zigzag_labels(close, threshold_pct=spec_labels.threshold_pct, lookahead=spec_labels.lookahead)
+    if spec_labels.type == "triple_barrier":
+        out = labels.triple_barrier_labels(
+            close,
+            profit_take=spec_labels.profit_take,
+            stop_loss=spec_labels.stop_loss,
+            max_holding=spec_labels.max_holding,
+            span=spec_labels.volatility_span,
+        )
+        return out[["label", "t1"]]
+    forward = labels.forward_returns(close, horizon=spec_labels.horizon)
+    return pd.DataFrame({"label": np.nan, "t1": forward["t1"], "ret": forward["ret"]}, index=bars.index)
+
+
+def make_splits(times: pd.DatetimeIndex, t1: pd.Series, spec: Strategy) -> list[Split]:
+    """The evaluation splits the ``split:`` section asks for, purged by ``t1`` and embargoed.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n"
+    ...                       "split: {folds: 3, embargo: 0}\\n")
+    >>> times = pd.date_range("2020-01-01", periods=100, freq="D", tz="UTC")
+    >>> [len(s.test) for s in make_splits(times, pd.Series(times), spec)]
+    [20, 20, 20]
+    """
+    s = spec.split
+    if s.method == "chronological":
+        return [
+            splits.chronological_split(
+                times, t1, train=s.train, validation=s.validation, test=s.test, embargo=s.embargo
+            )
+        ]
+    return splits.walk_forward_splits(
+        times,
+        t1,
+        folds=s.folds,
+        scheme=s.scheme,
+        first_train=s.first_train,
+        validation=s.validation,
+        train_window=s.train_window,
+        embargo=s.embargo,
+    )
+
+
+def scale_features(frame: pd.DataFrame, train_rows: np.ndarray) -> tuple[np.ndarray, Standardizer]:
+    """Standardise every row with statistics of the training rows only.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, 3.0, 100.0]})
+    >>> x, scaler = scale_features(frame, np.array([0, 1]))
+    >>> x.ravel().tolist(), scaler.mean_.tolist()
+    ([-1.0, 1.0, 98.0], [2.0])
+    """
+    scaler = Standardizer(list(frame.columns)).fit(frame.to_numpy()[train_rows])
+    return scaler.transform(frame.to_numpy()), scaler
+
+
+def fold_targets(table: pd.DataFrame, split: Split) -> tuple[np.ndarray, labels.QuantileClasses | None]:
+    """The class of every sample for one fold: the label itself, or forward returns cut into terciles with
+    thresholds fitted on this fold's training rows only.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"label": np.nan, "ret": [-0.02, 0.0, 0.03, 0.5]})
+    >>> times = pd.date_range("2020-01-01", periods=4, freq="D", tz="UTC")
+    >>> split = Split(np.array([0, 1, 2]), np.array([], int), np.array([3]), {}, 3, {}, {}, times)
+    >>> fold_targets(table, split)[0].tolist()
+    [0.0, 1.0, 2.0, 2.0]
+    """
+    if "ret" not in table:
+        return table["label"].to_numpy(dtype=np.float64), None
+    quantiles = labels.QuantileClasses(3).fit(table["ret"].to_numpy()[split.train])
+    return quantiles.transform(table["ret"].to_numpy()), quantiles
+
+
+def regime_targets(bars: pd.DataFrame, times: pd.DatetimeIndex, t1: pd.Series) -> dict[str, np.ndarray]:
+    """The regime model's extra targets for each sample, over the same bars as its label (t .. t1).
+
+    ``ret`` is the log return from the sample's close to the close at t1; ``vol`` the realised volatility over
+    bars t+1..t1 (root mean square of one-bar log returns). Ending at t1 keeps them inside the purge the label
+    already gets. Undecided samples (t1 NaT) get NaN.
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")
+    >>> bars = pd.DataFrame({"close": [100.0, 110.0, 99.0, 99.0]}, index=idx)
+    >>> out = regime_targets(bars, idx[:2], pd.Series([idx[2], pd.NaT]))
+    >>> round(float(out["ret"][0]), 4), bool(np.isnan(out["vol"][1]))
+    (-0.0101, True)
+    """
+    close = np.log(bars["close"].to_numpy(dtype=np.float64))
+    steps = np.concatenate([[0.0], np.cumsum(np.diff(close) ** 2)])
+    start = bars.index.get_indexer(times)
+    end_times = pd.DatetimeIndex(t1)
+    decided = ~end_times.isna()
+    end = np.full(len(times), -1)
+    end[decided] = bars.index.get_indexer(end_times[decided])
+    ret = np.full(len(times), np.nan)
+    vol = np.full(len(times), np.nan)
+    ok = decided & (end > start)
+    ret[ok] = close[end[ok]] - close[start[ok]]
+    vol[ok] = np.sqrt((steps[end[ok]] - steps[start[ok]]) / (end[ok] - start[ok]))
+    return {"ret": ret, "vol": vol}
