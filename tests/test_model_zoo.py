@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,16 @@ def test_every_model_type_trains_through_run(kind: str, tmp_path: Path) -> None:
     assert set(aggregate["baselines"]) == {"logistic", "lorentzian_knn"}
     assert (result.bundle.path / "weights.safetensors").is_file()
     assert not (tmp_path / "checkpoints" / result.strategy.name).exists()  # cleaned up once the run finished
+    importance = json.loads((result.run_dir / "importance.json").read_text())["log_loss_increase"]
+    assert set(importance) == load_bundle_features(result)
+    bins = json.loads((result.run_dir / "calibration.json").read_text())["bins"]
+    assert sum(b["count"] for b in bins) == aggregate["test_samples"]
+    assert (result.run_dir / "attention.json").is_file() == (kind == "transformer")
+    assert (result.run_dir / "latent.parquet").is_file() == (kind == "regime")
+
+
+def load_bundle_features(result) -> set[str]:
+    return set(json.loads((result.bundle.path / "features.json").read_text())["resolved_features"])
 
 
 def test_fuzzy_rules_appear_in_the_run_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -168,11 +168,7 @@ def train_fold(
     )
     for warning in warnings:
         log.warning("fold %d: %s", index + 1, warning)
-    readout = {}
-    if hasattr(model, "member_weights") and len(test):
-        with torch.no_grad():
-            weights = model.member_weights(_inputs(model, x, test)).mean(dim=0)  # (M,)
-        readout["member_weights"] = [float(w) for w in weights]
+    readout = _readout(model, x, test, scored, times, y, list(frame.columns), seed)
     return Fold(
         index=index,
         split=split,
@@ -189,6 +185,75 @@ def train_fold(
         warnings=warnings,
         readout=readout,
     )
+
+
+def _readout(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    test: np.ndarray,
+    scored: np.ndarray,
+    times: pd.DatetimeIndex,
+    y: np.ndarray,
+    feature_names: list[str],
+    seed: int,
+) -> dict[str, Any]:
+    """What can be read off the fold's model on its own test window, for the report: permutation importance
+    always; ensemble member weights, transformer attention and the regime latent where the model has them."""
+    out: dict[str, Any] = {"importance": permutation_importance(model, x, test, y[test], feature_names, seed=seed)}
+    if not len(test):
+        return out
+    with torch.no_grad():
+        if hasattr(model, "member_weights"):
+            out["member_weights"] = [float(w) for w in model.member_weights(_inputs(model, x, test)).mean(dim=0)]
+        if hasattr(model, "attention_weights"):
+            last = test[-min(64, len(test)) :]
+            attention = model.attention_weights(_inputs(model, x, last)).mean(dim=1)  # (layers, heads, T, T)
+            out["attention"] = attention.numpy().round(6).tolist()
+        if hasattr(model, "latent"):
+            latent = model.latent(_inputs(model, x, scored)).numpy()  # (S, Z)
+            out["latent"] = {"times": [t.isoformat() for t in times[scored]], "values": latent.round(6).tolist()}
+    return out
+
+
+def permutation_importance(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    rows: np.ndarray,
+    y: np.ndarray,
+    feature_names: list[str],
+    *,
+    seed: int,
+) -> dict[str, float]:
+    """How much the log loss on ``rows`` rises when one feature's values are shuffled among those rows.
+
+    Shuffling breaks the feature's link to the labels while keeping its distribution; a window model sees the
+    shuffled column in every row its windows read. Computed on the fold's test window, after training.
+
+    Examples
+    --------
+    >>> from neurotrade.models import MLP
+    >>> _ = torch.manual_seed(0)
+    >>> imp = permutation_importance(MLP(2, 3, [4]), np.random.default_rng(0).normal(size=(50, 2)),
+    ...                              np.arange(50), np.zeros(50, int), ["a", "b"], seed=0)
+    >>> sorted(imp)
+    ['a', 'b']
+    """
+    if not len(rows):
+        return {}
+    rng = np.random.default_rng(seed)
+    lookback = int(getattr(model, "lookback", 1))
+    span = np.arange(max(int(rows.min()) - lookback + 1, 0), int(rows.max()) + 1)
+    base = _log_loss(predict_proba(model, x, rows), y)
+    out = {}
+    for j, name in enumerate(feature_names):
+        shuffled = x.copy()
+        shuffled[span, j] = x[rng.permutation(span), j]
+        out[name] = float(_log_loss(predict_proba(model, shuffled, rows), y) - base)
+    return out
+
+
+def _log_loss(proba: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), y.astype(np.int64)], 1e-12, 1.0))))
 
 
 def _inputs(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray) -> torch.Tensor:
@@ -279,7 +344,11 @@ def evaluate(folds: list[Fold], per_year: float) -> dict[str, Any]:
                 "fold": f.index + 1,
                 "window": {"first": f.window[0].isoformat(), "last": f.window[-1].isoformat()},
                 "split": f.split.summary(),
-                "training": {"best_epoch": f.training.best_epoch, "stopped_early": f.training.stopped_early},
+                "training": {
+                    "best_epoch": f.training.best_epoch,
+                    "stopped_early": f.training.stopped_early,
+                    "history": f.training.history,
+                },
                 "classification": f.classification,
                 "labels": {
                     name: labels.class_balance(pd.Series(f.y[rows]))
@@ -347,4 +416,58 @@ def write_run_folder(run_dir: Path, ref: BundleRef, metrics: dict[str, Any], fol
     decisions["target"] = np.concatenate([f.network.targets for f in folds])
     decisions["fold"] = fold_of_bar
     decisions.to_parquet(run_dir / "decisions.parquet")
+    _write_readouts(run_dir, folds)
     return trades
+
+
+def _write_readouts(run_dir: Path, folds: list[Fold]) -> None:
+    """The report's optional inputs: calibration, feature importance, attention maps, the regime latent."""
+    y = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
+    proba = np.concatenate([f.network.proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
+    (run_dir / "calibration.json").write_text(json.dumps(calibration_curve(y, proba), indent=2) + "\n")
+    importance = {
+        name: float(np.mean([f.readout["importance"][name] for f in folds if name in f.readout["importance"]]))
+        for name in folds[-1].readout["importance"]
+    }
+    ranked = dict(sorted(importance.items(), key=lambda item: -item[1]))
+    (run_dir / "importance.json").write_text(json.dumps({"log_loss_increase": ranked}, indent=2) + "\n")
+    last = folds[-1].readout
+    if "attention" in last:
+        (run_dir / "attention.json").write_text(json.dumps({"fold": len(folds), "mean": last["attention"]}) + "\n")
+    if "latent" in folds[0].readout:
+        frames = [
+            pd.DataFrame(
+                f.readout["latent"]["values"],
+                index=pd.DatetimeIndex(f.readout["latent"]["times"], name="time"),
+                columns=[f"z{i}" for i in range(len(f.readout["latent"]["values"][0]))],
+            ).assign(fold=f.index + 1)
+            for f in folds
+        ]
+        pd.concat(frames).to_parquet(run_dir / "latent.parquet")
+
+
+def calibration_curve(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Confidence (the largest probability) against accuracy, in equal-width bins, with the count in each.
+
+    Examples
+    --------
+    >>> curve = calibration_curve(np.array([0, 1]), np.array([[0.9, 0.1], [0.6, 0.4]]), bins=5)
+    >>> [(b["confidence"], b["accuracy"], b["count"]) for b in curve["bins"]]
+    [(0.6, 0.0, 1), (0.9, 1.0, 1)]
+    """
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            out.append(
+                {
+                    "confidence": round(float(confidence[inside].mean()), 6),
+                    "accuracy": round(float(correct[inside].mean()), 6),
+                    "count": int(inside.sum()),
+                }
+            )
+    return {"bins": out, "samples": len(y)}

@@ -240,7 +240,8 @@ def describe_model(model: torch.nn.Module, feature_names: list[str], fold: Fold,
     }
     if hasattr(model, "rules_text"):
         out["rules"] = model.rules_text(feature_names, list(labels.CLASS_NAMES), top=10)
-    out.update(fold.readout)
+    if "member_weights" in fold.readout:
+        out["member_weights"] = fold.readout["member_weights"]
     return out
 
 
