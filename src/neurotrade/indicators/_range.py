@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from neurotrade.indicators._common import fma, true_range
+from neurotrade.indicators._common import true_range
 from neurotrade.indicators._params import nbdev, period
 from neurotrade.indicators._registry import IndicatorInfo, register
-from neurotrade.indicators._volatility import _bbands_recentre
+from neurotrade.indicators._volatility import _atr_init, _bbands_recentre, wilder_atr
 
 __all__: list[str] = []
 
@@ -49,51 +49,15 @@ def _trange_update(state, params, bars, out):
 
 
 # --- NATR -----------------------------------------------------------------------------------------
-# State: bars seen, previous close, sum of the first true ranges, the ATR.
-_NATR_COUNT = 0
-_NATR_CLOSE = 1
-_NATR_SUM = 2
-_NATR_VALUE = 3
-
-
+# ATR's kernel (see _volatility.wilder_atr) with each value divided by the close.
 @njit(cache=True, error_model="numpy")
 def _natr_init(params):
-    return np.zeros(_NATR_VALUE + 1)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _natr_value(atr, close):
-    # A zero close is outside the OHLCV contract; TA-Lib's answer for it is 0.
-    return (atr / close) * 100.0 if close != 0.0 else 0.0
+    return _atr_init(params)
 
 
 @njit(cache=True, error_model="numpy")
 def _natr_update(state, params, bars, out):
-    n = params[0]
-    keep = (n - 1.0) / n
-    weight = 1.0 - keep
-    count, prev_close = state[_NATR_COUNT], state[_NATR_CLOSE]
-    total, atr = state[_NATR_SUM], state[_NATR_VALUE]
-    rows = bars.shape[0]
-    row = 0
-    while row < rows and count <= n:
-        high, low, close = bars[row, 0], bars[row, 1], bars[row, 2]
-        out[row, 0] = np.nan
-        if count > 0.0:
-            total += true_range(high, low, prev_close)
-            if count == n:
-                atr = total / n
-                out[row, 0] = _natr_value(atr, close)
-        prev_close = close
-        count += 1.0
-        row += 1
-    for r in range(row, rows):
-        high, low, close = bars[r, 0], bars[r, 1], bars[r, 2]
-        atr = fma(keep, atr, true_range(high, low, prev_close) * weight)
-        prev_close = close
-        out[r, 0] = _natr_value(atr, close)
-    state[_NATR_COUNT], state[_NATR_CLOSE] = count + (rows - row), prev_close
-    state[_NATR_SUM], state[_NATR_VALUE] = total, atr
+    wilder_atr(state, params, bars, out, True)
 
 
 # --- STDDEV ---------------------------------------------------------------------------------------
