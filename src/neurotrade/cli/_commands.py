@@ -5,5 +5,6 @@ from neurotrade.cli import (
     _data,  # noqa: F401
     _indicators,  # noqa: F401
     _models,  # noqa: F401
+    _report,  # noqa: F401
     _run,  # noqa: F401
 )

@@ -1,0 +1,6 @@
+"""The HTML report of a run: one self-contained page with its tables and plotly figures."""
+
+from neurotrade.report._page import write_report
+from neurotrade.report._reading import RunData, read_run
+
+__all__ = ["RunData", "read_run", "write_report"]

@@ -1,0 +1,298 @@
+"""``write_report``: one self-contained HTML page per run, readable offline.
+
+plotly.js is embedded once, in the first figure; the others reference the global ``Plotly`` it defines. Sections
+whose inputs the run folder lacks are left out, and the page says which were left out, so an absent chart is
+never mistaken for an empty one.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from neurotrade.report import _figures as figures
+from neurotrade.report._reading import RunData, read_run
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "report.html"
+# Shown as percentages; every other number as a plain decimal.
+PERCENT_KEYS = frozenset(
+    {"total_return", "annual_return", "volatility", "max_drawdown", "win_rate", "exposure", "accuracy", "turnover"}
+)
+FOLD_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades")
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1320px;padding:16px 24px;
+color:#222}
+h1{margin-bottom:4px}h2{margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#666;margin-top:0}.note{color:#8a5a00;background:#fff6e0;padding:6px 10px;border-radius:4px}
+table{border-collapse:collapse;margin:8px 0;font-size:14px}th,td{padding:4px 10px;
+border-bottom:1px solid #eee;text-align:right}td{white-space:nowrap}.scroll{overflow-x:auto}
+th:first-child,td:first-child{text-align:left}thead th{background:#f6f6f6}
+ol.rules li{font-family:ui-monospace,Menlo,monospace;font-size:13px;margin:2px 0}
+"""
+
+
+def write_report(run_dir: Path, *, bundle_dir: Path | None = None) -> Path:
+    """Write ``report.html`` into a run folder: one file, plotly embedded, no network requests.
+
+    Sections: summary (strategy beside buy-and-hold and the baselines), equity and drawdown, price with the
+    trades marked (or the decisions when the bars cannot be loaded), per-fold metrics, learning curves, confusion
+    matrix; and, when the run folder or bundle holds them, calibration, feature importance, attention maps, the
+    regime latent, ensemble weights and fuzzy rules.
+
+    Parameters
+    ----------
+    run_dir
+        A run folder written by ``neurotrade run`` (``runs/<strategy>/<tf>_vN``).
+    bundle_dir
+        The model bundle for the learning curves and the bars' spec; default: ``bundle_path`` in the run's
+        ``metrics.json``.
+
+    Returns
+    -------
+    Path
+        The report file, ``run_dir / "report.html"``.
+
+    Raises
+    ------
+    StoreError
+        When the run folder or one of its files is missing or unreadable.
+
+    Examples
+    --------
+    >>> import pandas as pd, json
+    >>> run = Path("runs/demo/1d_v1"); run.mkdir(parents=True)
+    >>> idx = pd.date_range("2024-01-01", periods=3, tz="UTC", name="time")
+    >>> pd.DataFrame({"strategy": [1.0, 1.1, 1.05], "buy_and_hold": [1.0, 0.9, 1.2]}, idx).to_parquet(
+    ...     run / "equity.parquet")
+    >>> _ = (run / "metrics.json").write_text(json.dumps({"aggregate": {"strategy": {"sharpe": 1.2}}}))
+    >>> write_report(run).name
+    'report.html'
+    """
+    data = read_run(run_dir, bundle_dir=bundle_dir)
+    sections, skipped = _sections(data)
+    body = []
+    first_figure = True
+    for title, parts in sections:
+        rendered = []
+        for part in parts:
+            if isinstance(part, go.Figure):
+                rendered.append(
+                    part.to_html(
+                        full_html=False,
+                        include_plotlyjs=first_figure,
+                        config={"displaylogo": False, "responsive": True},
+                    )
+                )
+                first_figure = False
+            else:
+                rendered.append(part)
+        body.append(f"<section><h2>{html.escape(title)}</h2>\n" + "\n".join(rendered) + "</section>")
+    if skipped:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+        body.append(f"<section><h2>Not in this run</h2><ul>{items}</ul></section>")
+    name = _name(data)
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(name)}: neurotrade report</title><style>{CSS}</style></head><body>\n"
+        f"<h1>{html.escape(name)}</h1><p class='meta'>{html.escape(_meta(data))}</p>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+    out = Path(run_dir) / REPORT_NAME
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a report
+    log.debug("wrote %s (%d sections, %d left out)", out, len(sections), len(skipped))
+    return out
+
+
+def _name(data: RunData) -> str:
+    if data.spec and data.spec.get("name"):
+        return f"{data.spec['name']} ({data.run_dir.name})"
+    return f"{data.run_dir.parent.name} ({data.run_dir.name})"
+
+
+def _meta(data: RunData) -> str:
+    window = data.metrics.get("aggregate", {}).get("window", {})
+    parts = []
+    if window:
+        parts.append(f"out of sample {window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}")
+    if data.metrics.get("bundle"):
+        parts.append(f"model bundle {data.metrics['bundle']}")
+    model = data.metrics.get("model", {})
+    if model.get("type"):
+        parts.append(f"model {model['type']}")
+    return " · ".join(parts)
+
+
+Section = tuple[str, list[Any]]
+
+
+def _sections(data: RunData) -> tuple[list[Section], list[str]]:
+    aggregate = data.metrics.get("aggregate", {})
+    sections: list[Section] = []
+    skipped: list[str] = []
+
+    summary = _summary_table(aggregate)
+    if summary:
+        sections.append(("Summary", [summary]))
+    else:
+        skipped.append("summary: metrics.json has no aggregate strategy metrics")
+    sections.append(("Equity and drawdown", [figures.equity_figure(data.equity)]))
+
+    if data.bars is not None:
+        sections.append(("Price and trades", [figures.price_figure(data.bars, data.trades)]))
+    else:
+        note = f"<p class='note'>No price chart: {html.escape(data.bars_note)}. Showing the decisions instead.</p>"
+        if data.decisions is not None:
+            sections.append(("Decisions", [note, figures.decisions_figure(data.decisions, data.equity)]))
+        else:
+            skipped.append(f"price and decisions: {data.bars_note}, and decisions.parquet is missing")
+    if data.trades is not None and len(data.trades):
+        sections[-1][1].append(_trades_summary(data.trades))
+
+    folds = _folds_table(data.metrics.get("folds", []))
+    if folds:
+        sections.append(("Per fold", [folds]))
+
+    histories = _histories(data)
+    if histories:
+        sections.append(("Learning curves", [figures.learning_figure(histories)]))
+    else:
+        skipped.append("learning curves: no training history in metrics.json folds or the bundle's training.json")
+
+    classification = aggregate.get("classification", {})
+    if classification.get("confusion_matrix"):
+        classes = list(classification.get("per_class", {})) or [
+            str(i) for i in range(len(classification["confusion_matrix"]))
+        ]
+        sections.append(("Confusion matrix", [figures.confusion_figure(classification["confusion_matrix"], classes)]))
+    else:
+        skipped.append("confusion matrix: metrics.json has no aggregate classification")
+
+    if data.calibration and data.calibration.get("bins"):
+        sections.append(("Calibration", [figures.calibration_figure(data.calibration["bins"])]))
+    else:
+        skipped.append("calibration: no calibration.json in the run folder")
+    if data.importance:
+        sections.append(("Feature importance", [figures.importance_figure(data.importance)]))
+    else:
+        skipped.append("feature importance: no importance.json in the run folder")
+    if data.attention:
+        sections.append(("Attention", [figures.attention_figure(data.attention)]))
+    if data.latent is not None and len(data.latent):
+        sections.append(("Regime latent", [figures.latent_figure(data.latent)]))
+    model = data.metrics.get("model", {})
+    if model.get("member_weights"):
+        sections.append(("Ensemble", [figures.weights_figure(model["member_weights"])]))
+    if model.get("rules"):
+        items = "".join(f"<li>{html.escape(str(rule))}</li>" for rule in model["rules"])
+        sections.append(("Fuzzy rules (strongest first)", [f"<ol class='rules'>{items}</ol>"]))
+    warnings = aggregate.get("warnings", [])
+    if warnings:
+        items = "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings)
+        sections.append(
+            ("Warnings", [f"<details><summary>{len(warnings)} warnings</summary><ul>{items}</ul></details>"])
+        )
+    return sections, skipped
+
+
+def _format(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return html.escape(str(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return html.escape(str(value))
+    if key in PERCENT_KEYS:
+        return f"{value:.2%}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.3f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        for label, cells in rows
+    )
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _summary_table(aggregate: Mapping[str, Any]) -> str:
+    """Metrics down, models across: strategy, buy-and-hold, then each baseline; classification rows last."""
+    columns: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
+    if aggregate.get("strategy"):
+        columns.append(("strategy", aggregate["strategy"], aggregate.get("classification", {})))
+    if aggregate.get("buy_and_hold"):
+        columns.append(("buy and hold", aggregate["buy_and_hold"], {}))
+    for name, baseline in aggregate.get("baselines", {}).items():
+        columns.append(
+            (f"{name.replace('_', ' ')} baseline", baseline.get("strategy", {}), baseline.get("classification", {}))
+        )
+    if not columns:
+        return ""
+    keys: list[str] = []
+    for _, trading, _ in columns:
+        keys += [k for k, v in trading.items() if k not in keys and not isinstance(v, dict | list)]
+    rows = [(k.replace("_", " "), [_format(k, trading.get(k)) for _, trading, _ in columns]) for k in keys]
+    for key in ("accuracy", "log_loss", "ece"):
+        if any(key in cls for _, _, cls in columns):
+            rows.append((f"classifier {key.replace('_', ' ')}", [_format(key, cls.get(key)) for _, _, cls in columns]))
+    return _table(["metric", *[name for name, _, _ in columns]], rows)
+
+
+def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
+    if not folds:
+        return ""
+    header = ["fold", "test window", "train samples", "test samples", "best epoch", "test accuracy", "test log loss"]
+    header += [k.replace("_", " ") for k in FOLD_COLUMNS] + ["buy & hold return"]
+    rows = []
+    for fold in folds:
+        window = fold.get("window", {})
+        split = fold.get("split", {})
+        test = fold.get("classification", {}).get("test", {})
+        strategy = fold.get("strategy", {})
+        cells = [
+            html.escape(f"{window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}"),
+            _format("samples", split.get("train", {}).get("samples")),
+            _format("samples", split.get("test", {}).get("samples")),
+            _format("best_epoch", fold.get("training", {}).get("best_epoch")),
+            _format("accuracy", test.get("accuracy")),
+            _format("log_loss", test.get("log_loss")),
+            *[_format(k, strategy.get(k)) for k in FOLD_COLUMNS],
+            _format("total_return", fold.get("buy_and_hold", {}).get("total_return")),
+        ]
+        rows.append((str(fold.get("fold", len(rows) + 1)), cells))
+    return _table(header, rows)
+
+
+def _trades_summary(trades: Any) -> str:
+    wins = int((trades["pnl"] > 0).sum())
+    longs = int((trades["side"] == "long").sum())
+    return (
+        f"<p>{len(trades)} trades ({longs} long, {len(trades) - longs} short), {wins} winners; "
+        f"total P&amp;L {trades['pnl'].sum():,.2f} after {trades['costs'].sum():,.2f} costs.</p>"
+    )
+
+
+def _histories(data: RunData) -> dict[str, list[dict[str, Any]]]:
+    """Each fold's history from metrics.json when the run saved them, else the bundle's (last fold's) one."""
+    out = {
+        f"fold {fold.get('fold', i + 1)}": fold["training"]["history"]
+        for i, fold in enumerate(data.metrics.get("folds", []))
+        if fold.get("training", {}).get("history")
+    }
+    if not out and data.training and data.training.get("history"):
+        label = f"fold {data.training['fold']}" if "fold" in data.training else "model"
+        out[label] = data.training["history"]
+    return out
