@@ -34,3 +34,24 @@ def documents() -> dict[str, Any]:
         "seed": 7,
         "notes": {"unicode": "µ-β ✓", "empty": {}, "none": None, "flag": True},
     }
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with two real bundles from the pipeline: ``tiny_mlp`` (rows) and ``tiny_lstm`` (windows)."""
+    from neurotrade.config import parse_strategy
+    from neurotrade.pipeline import run
+
+    home = tmp_path_factory.mktemp("trained")
+    models = {
+        "tiny_mlp": "{type: mlp, hidden: [8]}",
+        "tiny_lstm": "{type: lstm, lookback: 6, hidden: 8, layers: 1}",
+    }
+    for name, model in models.items():
+        spec = parse_strategy(
+            f"name: {name}\ndata: {{source: synthetic, bars: 900}}\n"
+            "indicators: {rsi_14: {}, atr_14: {}}\nnn_inputs: {indicators: [rsi_14, atr_14]}\n"
+            f"model: {model}\nsplit: {{folds: 2}}\ntraining: {{epochs: 2}}\n"
+        )
+        run(spec, home=home)
+    return home

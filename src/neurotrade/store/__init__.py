@@ -2,7 +2,8 @@
 
 A bundle holds ``weights.safetensors``, JSON documents (spec, resolved features, scaler statistics,
 metrics ...) and a ``manifest.json`` with the sha256 and size of every other file. Loading verifies
-every file first; nothing is ever unpickled.
+every file first; nothing is ever unpickled. A bundle's network can be rebuilt from it and exported to
+ONNX, with the scaler statistics beside the graph as JSON.
 """
 
 from neurotrade.store._bundle import (
@@ -14,13 +15,20 @@ from neurotrade.store._bundle import (
     save_bundle,
     verify_bundle,
 )
+from neurotrade.store._delete import delete_bundle
+from neurotrade.store._onnx import check_onnx, export_onnx, preprocess_path, rebuild_model
 
 __all__ = [
     "Bundle",
     "BundleRef",
+    "check_onnx",
+    "delete_bundle",
+    "export_onnx",
     "list_bundles",
     "load_bundle",
+    "preprocess_path",
     "read_document",
+    "rebuild_model",
     "save_bundle",
     "verify_bundle",
 ]

@@ -1,0 +1,273 @@
+"""The live decision engine: a saved bundle turned into one decision per new bar, exactly as the batch run decided.
+
+bar ─▶ FeatureStream (indicators, memberships, context, lags, coarser timeframes once closed)
+    ─▶ check against the bundle's resolved_features ─▶ scaler.json ─▶ model (last ``lookback`` rows for a
+       window model) ─▶ softmax in float64 ─▶ DecisionRules (threshold, position, spacing, edge) ─▶ Decision
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from neurotrade.config import Strategy
+from neurotrade.decision._rules import DecisionRules
+from neurotrade.decision._stream import FeatureStream
+from neurotrade.errors import FeatureError, ModelError
+from neurotrade.features import Standardizer
+from neurotrade.labels import CLASS_NAMES
+from neurotrade.models import build_model
+from neurotrade.store import Bundle
+
+log = logging.getLogger(__name__)
+
+# On the CPU a one-row matmul takes a matrix-vector path that rounds differently (~1e-8) from the batched
+# matrix-matrix path the batch run's predict_proba takes; a batch of copies goes through the batched path, so the
+# engine's probabilities equal the batch ones bit for bit.
+_BATCH_COPIES = 8
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine decided at one bar.
+
+    Attributes
+    ----------
+    time
+        The bar's time (its open time, as every bar is labelled).
+    features
+        The feature row, in ``resolved_features`` order (NaN while warming up).
+    proba
+        Class probabilities ``(SELL, HOLD, BUY)``, or ``None`` while warming up.
+    signal
+        ``"SELL"``, ``"HOLD"`` or ``"BUY"`` after the filters, or ``None`` while warming up.
+    target
+        The target position after this bar (1 long, 0 flat, -1 short): to be filled at the next bar's open.
+    """
+
+    time: pd.Timestamp
+    features: np.ndarray
+    proba: np.ndarray | None
+    signal: str | None
+    target: int
+
+    @property
+    def ready(self) -> bool:
+        """Whether the engine had every feature (and a full window) to decide at this bar."""
+        return self.proba is not None
+
+
+class DecisionEngine:
+    """Streaming features -> scaler -> model -> filtered signal, one bar at a time, equal to the batch path.
+
+    Build it with :meth:`from_bundle`, then call :meth:`update` with each new bar, from the first bar of a history
+    long enough to warm every indicator up (as the batch run started from the first bar of its data).
+
+    Parameters
+    ----------
+    strategy
+        The resolved spec the model was trained with.
+    model
+        The trained network (put in eval mode here).
+    scaler
+        The fitted scaler of the model's training rows.
+    resolved_features
+        The ordered feature names the model was trained on; the engine's own must equal them.
+    rules
+        The decision rules (default: the spec's ``decisions`` section, filters off).
+
+    Attributes
+    ----------
+    position
+        The position the next decision starts from: the previous target, or what the caller sets (a live broker's
+        actual position).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from neurotrade import run, load_bundle
+    >>> from neurotrade.config import parse_strategy
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> home = tempfile.mkdtemp()
+    >>> spec = parse_strategy("name: doc\\ndata: {source: synthetic, bars: 600}\\nindicators: {rsi_14: {}}\\n"
+    ...                       "nn_inputs: {indicators: [rsi_14]}\\ntraining: {epochs: 2}\\n")
+    >>> _ = run(spec, home=home)
+    >>> engine = DecisionEngine.from_bundle(load_bundle("doc", home=home))
+    >>> decisions = [engine.update(bar) for _, bar in synthetic_ohlcv(20, seed=2).iterrows()]
+    >>> decisions[13].ready, decisions[14].ready, decisions[14].proba.shape
+    (False, True, (3,))
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        model: torch.nn.Module,
+        scaler: Standardizer,
+        resolved_features: list[str],
+        rules: DecisionRules | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.stream = FeatureStream(strategy)
+        if self.stream.names != list(resolved_features):
+            raise FeatureError(_mismatch(self.stream.names, list(resolved_features)))
+        if not hasattr(scaler, "mean_") or len(scaler.mean_) != len(resolved_features):
+            raise FeatureError(
+                f"the scaler holds statistics of {len(getattr(scaler, 'mean_', []))} features, the model reads "
+                f"{len(resolved_features)}; the bundle's scaler.json and features.json disagree: retrain the model"
+            )
+        self.resolved_features = list(resolved_features)
+        self.model = model.eval()
+        self.scaler = scaler
+        self.windows = getattr(model, "input_kind", "rows") != "rows"
+        self.lookback = int(getattr(model, "lookback", 1))
+        d = strategy.decisions
+        self.rules = rules or DecisionRules(d.confidence_threshold, d.allow_short)
+        self.position = 0
+        self._since_change: int | None = None
+        self._rows: deque[np.ndarray] = deque(maxlen=self.lookback)
+        self._warm = False
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, *, rules: DecisionRules | None = None, **filters: Any) -> DecisionEngine:
+        """Rebuild the model, scaler and feature list a bundle holds, and check they fit together.
+
+        Parameters
+        ----------
+        bundle
+            A loaded bundle (:func:`neurotrade.load_bundle`).
+        rules
+            Decision rules to use instead of the spec's.
+        **filters
+            Filters on top of the spec's rules: ``min_bars_between_signals``, ``min_edge_pct``, and for the
+            latter ``expected_move_pct`` (default: a zigzag label's ``threshold_pct``); the round-trip cost comes
+            from the spec's ``backtest`` section (twice commission plus slippage).
+
+        Raises
+        ------
+        ModelError
+            If the weights do not fit the model the spec describes.
+        FeatureError
+            If the features the spec computes are not the bundle's ``resolved_features``, in the same order.
+        """
+        docs = bundle.documents
+        for name in ("spec", "features", "scaler"):
+            if name not in docs:
+                raise ModelError(f"bundle {bundle.ref.name} has no {name}.json; it cannot be run by the engine")
+        strategy = Strategy.model_validate(docs["spec"])
+        features = list(docs["features"]["resolved_features"])
+        model = build_model(strategy.model, n_inputs=len(features), n_classes=len(CLASS_NAMES))
+        try:
+            model.load_state_dict(dict(bundle.weights))
+        except RuntimeError as e:
+            raise ModelError(
+                f"bundle {bundle.ref.name}: the weights do not fit a {strategy.model.type} model over "
+                f"{len(features)} features ({e}); the bundle was written by another version: retrain it"
+            ) from e
+        base = rules or DecisionRules(strategy.decisions.confidence_threshold, strategy.decisions.allow_short)
+        if filters:
+            if "min_edge_pct" in filters:
+                labels = strategy.labels
+                filters.setdefault("expected_move_pct", float(getattr(labels, "threshold_pct", 0.0)))
+                bt = strategy.backtest
+                filters.setdefault("round_trip_cost_pct", 2.0 * (bt.commission_pct + bt.slippage_pct))
+            unknown = set(filters) - {"min_bars_between_signals", "min_edge_pct", "expected_move_pct"}
+            unknown -= {"round_trip_cost_pct"}
+            if unknown:
+                raise ModelError(
+                    f"unknown filter(s) {sorted(unknown)}; the engine knows min_bars_between_signals, min_edge_pct, "
+                    "expected_move_pct and round_trip_cost_pct"
+                )
+            base = replace(base, **filters)
+        return cls(strategy, model, Standardizer.from_dict(docs["scaler"]), features, base)
+
+    def update(
+        self, bar: Mapping[str, Any], *, time: pd.Timestamp | None = None, position: int | None = None
+    ) -> Decision:
+        """Add the next bar and decide: the returned target is to be filled at the next bar's open.
+
+        Parameters
+        ----------
+        bar
+            ``open, high, low, close, volume`` and the bar's (open) time: a ``time`` key, the ``time`` argument,
+            or a pandas Series named by its time (a row of ``bars.iterrows()``).
+        time
+            The bar's time, when ``bar`` does not carry it.
+        position
+            The position actually held now, when the caller knows it better than the engine's last target.
+
+        Raises
+        ------
+        FeatureError
+            If a bar comes out of order, or a feature is NaN after the warm-up (a gap or bad value in the bars).
+        """
+        stamp = _time_of(bar, time)
+        if position is not None:
+            if position != self.position:
+                self._since_change = 0
+            self.position = int(position)
+        row = self.stream.update(stamp, bar)
+        if np.isnan(row).any():
+            if self._warm:
+                missing = [n for n, v in zip(self.resolved_features, row, strict=True) if math.isnan(v)]
+                raise FeatureError(
+                    f"features {missing} are NaN at {stamp} after their warm-up; the input bars have a gap or a "
+                    "value the indicator cannot use. neurotrade does not fill features: fix the data"
+                )
+            return Decision(stamp, row, None, None, self.position)
+        self._warm = True
+        self._rows.append(self.scaler.transform(row))
+        if len(self._rows) < self.lookback:
+            return Decision(stamp, row, None, None, self.position)
+        proba = self._proba()
+        # Counted as DecisionRules.apply counts: decided bars since the position last changed.
+        if self._since_change is not None:
+            self._since_change += 1
+        signal, target = self.rules.step(proba, self.position, self._since_change)
+        if target != self.position:
+            self._since_change = 0
+        self.position = target
+        return Decision(stamp, row, proba, CLASS_NAMES[signal], target)
+
+    def _proba(self) -> np.ndarray:
+        x = np.stack(self._rows) if self.windows else self._rows[-1][None, :]  # (L, F) or (1, F)
+        tensor = torch.as_tensor(x, dtype=torch.float32)
+        batch = tensor.expand(_BATCH_COPIES, *tensor.shape)  # (B, L, F) or (B, 1, F)
+        if not self.windows:
+            batch = batch[:, 0, :]  # (B, F)
+        with torch.no_grad():
+            logits = self.model(batch)[:1]  # (1, C)
+        return torch.softmax(logits.double(), dim=-1)[0].numpy()
+
+
+def _time_of(bar: Mapping[str, Any], time: pd.Timestamp | None) -> pd.Timestamp:
+    if time is not None:
+        return pd.Timestamp(time)
+    if "time" in bar:
+        return pd.Timestamp(bar["time"])
+    name = getattr(bar, "name", None)
+    if isinstance(name, pd.Timestamp):
+        return name
+    raise FeatureError("the bar has no time: pass a 'time' key, the time= argument, or a Series named by its time")
+
+
+def _mismatch(engine: list[str], bundle: list[str]) -> str:
+    missing = [n for n in bundle if n not in engine]
+    extra = [n for n in engine if n not in bundle]
+    if missing or extra:
+        return (
+            f"the strategy computes features that differ from the bundle's resolved_features: missing {missing}, "
+            f"unexpected {extra}; the bundle's spec and features.json disagree: retrain the model"
+        )
+    first = next(i for i, (a, b) in enumerate(zip(engine, bundle, strict=True)) if a != b)
+    return (
+        f"the strategy computes the bundle's features in another order (position {first}: {engine[first]!r} where "
+        f"the model expects {bundle[first]!r}); features are never reordered: retrain the model"
+    )

@@ -1,0 +1,139 @@
+"""The engine replays a saved bundle bar by bar and reproduces the batch run's decisions exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from neurotrade import load_bundle
+from neurotrade.config import Strategy
+from neurotrade.decision import Decision, DecisionEngine, DecisionRules
+from neurotrade.errors import FeatureError, ModelError
+from neurotrade.features import Standardizer
+from neurotrade.models import build_model
+
+
+def _replay(engine: DecisionEngine, bars: pd.DataFrame, start: pd.Timestamp) -> list[Decision]:
+    out = []
+    for time, bar in bars.iterrows():
+        # The batch run starts each fold's trading window flat.
+        out.append(engine.update(bar, position=0 if time == start else None))
+    return out
+
+
+def test_replay_equals_the_batch_run(replayed_run: tuple, replay_home: Path) -> None:
+    _, bars, name, last = replayed_run
+    engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
+    decisions = _replay(engine, bars, last.index[0])
+    by_time = {d.time: d for d in decisions}
+    window = [by_time[t] for t in last.index]
+    assert all(d.ready for d in window)
+    proba = np.stack([d.proba for d in window])
+    expected = last[["p_sell", "p_hold", "p_buy"]].to_numpy()
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-12)
+    assert [d.signal for d in window] == last["signal"].tolist()
+    assert [d.target for d in window] == last["target"].tolist()
+    assert len(set(last["signal"])) > 1  # the comparison covers more than one kind of signal
+
+
+def test_warm_up_gives_no_decision(replayed_run: tuple, replay_home: Path) -> None:
+    _, bars, name, _ = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    engine = DecisionEngine.from_bundle(bundle)
+    decisions = [engine.update(bar) for _, bar in bars.iloc[:80].iterrows()]
+    ready = [d.ready for d in decisions]
+    first = ready.index(True)
+    assert not any(ready[:first]) and all(ready[first:])
+    warmup = bundle.documents["features"]["warmup_bars"]
+    assert first == warmup + bundle.documents["features"]["lookback"] - 1
+    assert np.isnan(decisions[0].features).any() and decisions[0].signal is None and decisions[0].target == 0
+    assert not np.isnan(decisions[first].features).any()
+
+
+def test_bars_out_of_order_and_without_time_are_refused(replayed_run: tuple, replay_home: Path) -> None:
+    _, bars, name, _ = replayed_run
+    engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
+    engine.update(bars.iloc[1])
+    with pytest.raises(FeatureError, match="is not after the previous bar"):
+        engine.update(bars.iloc[0])
+    with pytest.raises(FeatureError, match="the bar has no time"):
+        engine.update(bars.iloc[2].to_dict())
+    naive = bars.iloc[2].to_dict() | {"time": bars.index[2].tz_localize(None)}
+    with pytest.raises(FeatureError, match="has no time zone"):
+        engine.update(naive)
+    decision = engine.update(bars.iloc[2].to_dict(), time=bars.index[2])
+    assert decision.time == bars.index[2]
+
+
+def test_a_nan_after_warm_up_is_an_error(
+    replayed_run: tuple, replay_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, bars, name, _ = replayed_run
+    engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
+    for _, bar in bars.iloc[:60].iterrows():
+        zero = bar.copy()
+        zero["volume"] = 0.0
+        decision = engine.update(zero)
+    # No volume at all is neutral (ratio 1), not a NaN that would stop the engine.
+    assert decision.ready and decision.features[engine.resolved_features.index("1d_volume_ratio_10")] == 1.0
+    real = engine.stream.update
+
+    def gap(time: pd.Timestamp, bar: pd.Series) -> np.ndarray:
+        row = real(time, bar)
+        row[3] = np.nan
+        return row
+
+    monkeypatch.setattr(engine.stream, "update", gap)
+    with pytest.raises(FeatureError, match=r"features \['1d_macd.hist'\] are NaN at .* after their warm-up"):
+        engine.update(bars.iloc[61])
+
+
+def test_features_that_differ_from_the_bundle_are_refused(replayed_run: tuple, replay_home: Path) -> None:
+    spec, _, name, _ = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    features = list(bundle.documents["features"]["resolved_features"])
+    scaler = Standardizer.from_dict(bundle.documents["scaler"])
+    model = build_model(spec.model, n_inputs=len(features), n_classes=3)
+    swapped = [features[1], features[0], *features[2:]]
+    with pytest.raises(FeatureError, match=r"another order \(position 0: '1d_rsi_14_low' where the model expects"):
+        DecisionEngine(spec, model, scaler, swapped)
+    with pytest.raises(FeatureError, match=r"missing \['1d_extra'\], unexpected \['1d_rsi_14_low'\]"):
+        DecisionEngine(spec, model, scaler, ["1d_extra", *features[1:]])
+    with pytest.raises(FeatureError, match="scaler holds statistics of 2 features"):
+        DecisionEngine(spec, model, Standardizer.from_dict({"mean": [0.0, 0.0], "scale": [1.0, 1.0]}), features)
+
+
+def test_weights_that_do_not_fit_are_a_model_error(replayed_run: tuple, replay_home: Path) -> None:
+    _, _, name, _ = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    broken = type(bundle)(bundle.ref, {k: torch.zeros(1) for k in bundle.weights}, bundle.documents)
+    with pytest.raises(ModelError, match="the weights do not fit"):
+        DecisionEngine.from_bundle(broken)
+
+
+def test_filters_are_off_by_default_and_veto_when_asked(replayed_run: tuple, replay_home: Path) -> None:
+    spec, bars, name, last = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    engine = DecisionEngine.from_bundle(bundle)
+    assert engine.rules == DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
+    spaced = DecisionEngine.from_bundle(bundle, min_bars_between_signals=5)
+    targets = np.array([d.target for d in (spaced.update(bar) for _, bar in bars.iterrows()) if d.ready])
+    changes = np.flatnonzero(np.diff(targets)) + 1
+    assert len(changes) > 1 and np.diff(changes).min() >= 5
+    edgy = DecisionEngine.from_bundle(bundle, min_edge_pct=0.0)
+    assert edgy.rules.expected_move_pct == spec.labels.threshold_pct
+    assert edgy.rules.round_trip_cost_pct == pytest.approx(2 * (0.05 + 0.02))
+    never = DecisionEngine.from_bundle(bundle, min_edge_pct=100.0)
+    assert {d.target for d in _replay(never, bars, last.index[0])} == {0}
+    with pytest.raises(ModelError, match="unknown filter"):
+        DecisionEngine.from_bundle(bundle, min_bars=3)
+
+
+def test_strategy_round_trips_through_the_bundle(replayed_run: tuple, replay_home: Path) -> None:
+    spec, _, name, _ = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    assert Strategy.model_validate(bundle.documents["spec"]) == spec
