@@ -30,6 +30,7 @@ def test_flat_target_keeps_equity_constant(five_bars: pd.DataFrame) -> None:
             "bars_held",
             "costs",
             "closed_at_end",
+            "exit_reason",
         ]
         assert list(result.fills.columns) == [
             "time",

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from neurotrade.backtest._chain import chain
 from neurotrade.backtest._costs import CostModel
-from neurotrade.backtest._metrics import observed_periods_per_year, performance, periods_per_year
-from neurotrade.backtest._result import BacktestResult
+from neurotrade.backtest._metrics import deflated_sharpe_ratio, observed_periods_per_year, performance, periods_per_year
+from neurotrade.backtest._portfolio import simulate_portfolio
+from neurotrade.backtest._result import BacktestResult, PortfolioResult
 from neurotrade.backtest._simulate import buy_and_hold, simulate
 
 __all__ = [
     "BacktestResult",
     "CostModel",
+    "PortfolioResult",
     "buy_and_hold",
     "chain",
+    "deflated_sharpe_ratio",
     "observed_periods_per_year",
     "performance",
     "periods_per_year",
     "simulate",
+    "simulate_portfolio",
 ]

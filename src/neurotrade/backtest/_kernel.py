@@ -1,7 +1,7 @@
-"""The simulation loop: one pass over the bars in numba, float64 arrays in, arrays out.
+"""The simulation loops: one pass over the bars in numba, float64 arrays in, arrays out.
 
-Kept free of pandas so that later variants (stops inside the bar, other sizing rules, several
-symbols sharing cash) can reuse the same fill and bookkeeping code at millions of bars.
+Kept free of pandas so that the single-symbol loop (with stops inside the bar) and the portfolio loop
+(several symbols sharing cash) share one fill and bookkeeping code at millions of bars.
 """
 
 from __future__ import annotations
@@ -9,15 +9,244 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["FILL_NEXT_OPEN", "FILL_SAME_CLOSE", "simulate_target_kernel"]
+__all__ = [
+    "EXIT_END",
+    "EXIT_REASONS",
+    "EXIT_SIGNAL",
+    "EXIT_STOP_LOSS",
+    "EXIT_TAKE_PROFIT",
+    "EXIT_TRAILING_STOP",
+    "FILL_NEXT_OPEN",
+    "FILL_SAME_CLOSE",
+    "allocate_books",
+    "close_position",
+    "open_position",
+    "simulate_target_kernel",
+]
 
 FILL_NEXT_OPEN = 0
 FILL_SAME_CLOSE = 1
+
+EXIT_SIGNAL = 0
+EXIT_STOP_LOSS = 1
+EXIT_TAKE_PROFIT = 2
+EXIT_TRAILING_STOP = 3
+EXIT_END = 4
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end")
+
+
+@njit(cache=True)
+def allocate_books(max_fills: int, max_trades: int):
+    """Empty fill and trade books: ``(fills, trades)`` tuples of arrays, see :func:`simulate_target_kernel`."""
+    fills = (
+        np.empty(max_fills, dtype=np.int64),  # bar
+        np.empty(max_fills, dtype=np.int64),  # side: +1 buy, -1 sell
+        np.empty(max_fills, dtype=np.float64),  # price
+        np.empty(max_fills, dtype=np.float64),  # quantity
+        np.empty(max_fills, dtype=np.float64),  # commission
+        np.empty(max_fills, dtype=np.bool_),  # at_end
+        np.empty(max_fills, dtype=np.int64),  # symbol
+    )
+    trades = (
+        np.empty(max_trades, dtype=np.int64),  # entry_bar
+        np.empty(max_trades, dtype=np.int64),  # exit_bar
+        np.empty(max_trades, dtype=np.int64),  # side
+        np.empty(max_trades, dtype=np.float64),  # entry_price
+        np.empty(max_trades, dtype=np.float64),  # exit_price
+        np.empty(max_trades, dtype=np.float64),  # quantity
+        np.empty(max_trades, dtype=np.float64),  # pnl
+        np.empty(max_trades, dtype=np.float64),  # return_pct
+        np.empty(max_trades, dtype=np.float64),  # costs
+        np.empty(max_trades, dtype=np.bool_),  # at_end
+        np.empty(max_trades, dtype=np.int64),  # exit reason
+        np.empty(max_trades, dtype=np.int64),  # symbol
+    )
+    return fills, trades
+
+
+@njit(cache=True)
+def close_position(
+    fills,
+    trades,
+    n_fills: int,
+    n_trades: int,
+    symbol: int,
+    bar: int,
+    base: float,
+    side: int,
+    units: float,
+    entry_bar: int,
+    entry_price: float,
+    entry_comm: float,
+    entry_slip: float,
+    commission_rate: float,
+    commission_fixed: float,
+    slippage_rate: float,
+    reason: int,
+):
+    """Close ``units`` at market price ``base`` (slippage against the trader); returns the cash it brings."""
+    qty = abs(units)
+    if side > 0:
+        price = base * (1.0 - slippage_rate)
+        comm = commission_rate * qty * price + commission_fixed
+        cash_delta = qty * price - comm
+        pnl = qty * (price - entry_price) - entry_comm - comm
+    else:
+        price = base * (1.0 + slippage_rate)
+        comm = commission_rate * qty * price + commission_fixed
+        cash_delta = -(qty * price + comm)
+        pnl = qty * (entry_price - price) - entry_comm - comm
+    at_end = reason == EXIT_END
+    f_bar, f_side, f_price, f_qty, f_comm, f_at_end, f_symbol = fills
+    f_bar[n_fills] = bar
+    f_side[n_fills] = -side
+    f_price[n_fills] = price
+    f_qty[n_fills] = qty
+    f_comm[n_fills] = comm
+    f_at_end[n_fills] = at_end
+    f_symbol[n_fills] = symbol
+
+    (
+        t_entry_bar,
+        t_exit_bar,
+        t_side,
+        t_entry_price,
+        t_exit_price,
+        t_qty,
+        t_pnl,
+        t_ret,
+        t_costs,
+        t_at_end,
+        t_reason,
+        t_sym,
+    ) = trades
+    t_entry_bar[n_trades] = entry_bar
+    t_exit_bar[n_trades] = bar
+    t_side[n_trades] = side
+    t_entry_price[n_trades] = entry_price
+    t_exit_price[n_trades] = price
+    t_qty[n_trades] = qty
+    t_pnl[n_trades] = pnl
+    t_ret[n_trades] = 100.0 * pnl / (qty * entry_price + entry_comm)
+    t_costs[n_trades] = entry_comm + comm + entry_slip + qty * base * slippage_rate
+    t_at_end[n_trades] = at_end
+    t_reason[n_trades] = reason
+    t_sym[n_trades] = symbol
+    return cash_delta
+
+
+@njit(cache=True)
+def open_position(
+    fills,
+    n_fills: int,
+    symbol: int,
+    bar: int,
+    base: float,
+    desired: int,
+    budget: float,
+    commission_rate: float,
+    commission_fixed: float,
+    slippage_rate: float,
+):
+    """Open a position whose notional plus commission is ``budget``.
+
+    Returns ``(units, cash_delta, price, commission, slippage_cash)``; ``units`` is 0 when the budget
+    cannot pay the fixed commission, and then nothing is recorded.
+    """
+    # qty * price * (1 + rate) + fixed = budget
+    price = base * (1.0 + desired * slippage_rate)
+    qty = (budget - commission_fixed) / (price * (1.0 + commission_rate))
+    if not qty > 0.0:
+        return 0.0, 0.0, price, 0.0, 0.0
+    comm = commission_rate * qty * price + commission_fixed
+    cash_delta = -(qty * price + comm) if desired > 0 else qty * price - comm
+    f_bar, f_side, f_price, f_qty, f_comm, f_at_end, f_symbol = fills
+    f_bar[n_fills] = bar
+    f_side[n_fills] = desired
+    f_price[n_fills] = price
+    f_qty[n_fills] = qty
+    f_comm[n_fills] = comm
+    f_at_end[n_fills] = False
+    f_symbol[n_fills] = symbol
+    return desired * qty, cash_delta, price, comm, qty * base * slippage_rate
+
+
+@njit(cache=True)
+def _stop_exit(
+    side: int,
+    open_: float,
+    high: float,
+    low: float,
+    entry_ref: float,
+    best: float,
+    check_open: bool,
+    stop_loss: float,
+    take_profit: float,
+    trailing_stop: float,
+):
+    """Where a stop or target fires in this bar: ``(reason, market price)``, reason -1 when none does.
+
+    The open is checked first (a gap through a level fills at the open, whichever side it gaps to),
+    then the range: when the stop and the target are both inside the range, the order of the high
+    and the low is unknown, so the worse outcome (the stop) is taken.
+    """
+    if side > 0:
+        stop_level = -np.inf
+        stop_kind = -1
+        if stop_loss > 0.0:
+            stop_level = entry_ref * (1.0 - stop_loss)
+            stop_kind = EXIT_STOP_LOSS
+        if trailing_stop > 0.0:
+            trail = best * (1.0 - trailing_stop)
+            if trail > stop_level:
+                stop_level = trail
+                stop_kind = EXIT_TRAILING_STOP
+        target_level = entry_ref * (1.0 + take_profit) if take_profit > 0.0 else np.inf
+        if check_open:
+            if open_ <= stop_level:
+                return stop_kind, open_
+            if open_ >= target_level:
+                return EXIT_TAKE_PROFIT, open_
+            if trailing_stop > 0.0 and open_ * (1.0 - trailing_stop) > stop_level:
+                # The open is seen before the rest of the bar, so it already ratchets the trail.
+                stop_level = open_ * (1.0 - trailing_stop)
+                stop_kind = EXIT_TRAILING_STOP
+        if low <= stop_level:
+            return stop_kind, stop_level
+        if high >= target_level:
+            return EXIT_TAKE_PROFIT, target_level
+        return -1, 0.0
+    stop_level = np.inf
+    stop_kind = -1
+    if stop_loss > 0.0:
+        stop_level = entry_ref * (1.0 + stop_loss)
+        stop_kind = EXIT_STOP_LOSS
+    if trailing_stop > 0.0:
+        trail = best * (1.0 + trailing_stop)
+        if trail < stop_level:
+            stop_level = trail
+            stop_kind = EXIT_TRAILING_STOP
+    target_level = entry_ref * (1.0 - take_profit) if take_profit > 0.0 else -np.inf
+    if check_open:
+        if open_ >= stop_level:
+            return stop_kind, open_
+        if open_ <= target_level:
+            return EXIT_TAKE_PROFIT, open_
+        if trailing_stop > 0.0 and open_ * (1.0 + trailing_stop) < stop_level:
+            stop_level = open_ * (1.0 + trailing_stop)
+            stop_kind = EXIT_TRAILING_STOP
+    if high >= stop_level:
+        return stop_kind, stop_level
+    if low <= target_level:
+        return EXIT_TAKE_PROFIT, target_level
+    return -1, 0.0
 
 
 @njit(cache=True)
 def simulate_target_kernel(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
     target: np.ndarray,
     fill_mode: int,
@@ -26,38 +255,36 @@ def simulate_target_kernel(
     slippage_rate: float,
     initial_cash: float,
     fraction: float,
+    stop_loss: float,
+    take_profit: float,
+    trailing_stop: float,
 ):
-    """Follow a target position in {-1, 0, +1} decided at each bar's close.
+    """Follow a target position in {-1, 0, +1} decided at each bar's close, with optional stops.
+
+    ``stop_loss``, ``take_profit`` and ``trailing_stop`` are fractions (0 turns one off) of the entry's
+    market price, or of the best price since entry for the trailing stop.
 
     Returns ``(equity, position, fills, n_fills, trades, n_trades, n_skipped)`` where ``fills`` is a
-    tuple ``(bar, side, price, quantity, commission, at_end)`` and ``trades`` a tuple
-    ``(entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end)``
-    of arrays of which only the first ``n_fills`` / ``n_trades`` rows are meaningful, and
+    tuple ``(bar, side, price, quantity, commission, at_end, symbol)`` and ``trades`` a tuple
+    ``(entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end,
+    reason, symbol)`` of arrays of which only the first ``n_fills`` / ``n_trades`` rows are meaningful, and
     ``n_skipped`` counts entries not made because the equity could not pay the fixed commission.
     """
     n = close.shape[0]
     equity = np.empty(n, dtype=np.float64)
     position = np.empty(n, dtype=np.float64)
-
-    # A bar has at most a closing and an opening fill; the end of the data adds one more.
-    max_fills = 2 * n + 1
-    f_bar = np.empty(max_fills, dtype=np.int64)
-    f_side = np.empty(max_fills, dtype=np.int64)
-    f_price = np.empty(max_fills, dtype=np.float64)
-    f_qty = np.empty(max_fills, dtype=np.float64)
-    f_comm = np.empty(max_fills, dtype=np.float64)
-    f_at_end = np.zeros(max_fills, dtype=np.bool_)
-
-    t_entry_bar = np.empty(n, dtype=np.int64)
-    t_exit_bar = np.empty(n, dtype=np.int64)
-    t_side = np.empty(n, dtype=np.int64)
-    t_entry_price = np.empty(n, dtype=np.float64)
-    t_exit_price = np.empty(n, dtype=np.float64)
-    t_qty = np.empty(n, dtype=np.float64)
-    t_pnl = np.empty(n, dtype=np.float64)
-    t_return_pct = np.empty(n, dtype=np.float64)
-    t_costs = np.empty(n, dtype=np.float64)
-    t_at_end = np.zeros(n, dtype=np.bool_)
+    # Every trade starts with an entry, and an entry needs the target to have moved off the position
+    # held (or the one a stop closed) since the last entry: so at most one trade per change of the
+    # target, plus the first; each trade has two fills. Sizing the books by that bound rather than by
+    # the bars keeps a million-bar run from allocating hundreds of megabytes it never writes.
+    changes = 1
+    previous = 0.0
+    for i in range(n):
+        if target[i] != previous:
+            changes += 1
+            previous = target[i]
+    fills, trades = allocate_books(2 * changes, changes)
+    stops_on = stop_loss > 0.0 or take_profit > 0.0 or trailing_stop > 0.0
 
     cash = initial_cash
     units = 0.0  # signed: > 0 long, < 0 short
@@ -65,120 +292,116 @@ def simulate_target_kernel(
     n_fills = 0
     n_trades = 0
     n_skipped = 0
+    # The side a stop closed: the target must move off it before a position is taken again.
+    blocked = 0
 
     # The open trade, remembered until it is closed.
     entry_bar = -1
     entry_price = 0.0
+    entry_ref = 0.0  # market price at entry, before slippage: the stops' reference
     entry_comm = 0.0
     entry_slip = 0.0
+    best = 0.0  # best market price since entry (highest high long, lowest low short)
 
-    for i in range(n + 1):
-        at_end = i == n
-        if at_end:
-            # Whatever is still open is closed at the last close, with costs, so that the final
-            # equity is cash a trader could actually hold.
-            if side == 0:
-                break
-            bar = n - 1
-            base = close[bar]
-            desired = 0
-            may_open = False
-        elif fill_mode == FILL_NEXT_OPEN:
-            if i == 0:
-                equity[0] = cash
-                position[0] = 0.0
-                continue
-            bar = i
+    for i in range(n):
+        # 1. The stops of a position held since before this bar, checked over the whole bar, when
+        #    the fill happens at the close (a position opened at an open is checked below).
+        if fill_mode == FILL_SAME_CLOSE and stops_on and side != 0:
+            reason, base = _stop_exit(
+                side, open_[i], high[i], low[i], entry_ref, best, True, stop_loss, take_profit, trailing_stop
+            )
+            if reason >= 0:
+                cash += close_position(
+                    fills, trades, n_fills, n_trades, 0, i, base, side, units, entry_bar, entry_price,
+                    entry_comm, entry_slip, commission_rate, commission_fixed, slippage_rate, reason,
+                )  # fmt: skip
+                n_fills += 1
+                n_trades += 1
+                blocked = side
+                units = 0.0
+                side = 0
+            else:
+                best = max(best, high[i]) if side > 0 else min(best, low[i])
+
+        # 2. The fill of the decision: at this bar's open for the previous close's decision, or at this close.
+        if fill_mode == FILL_NEXT_OPEN:
+            fill_now = i > 0
             base = open_[i]
-            desired = int(target[i - 1])
+            desired = int(target[i - 1]) if fill_now else 0
             may_open = True
         else:
-            bar = i
+            fill_now = True
             base = close[i]
             desired = int(target[i])
             # Nothing would hold a position opened on the final close: it would be closed at once.
             may_open = i < n - 1
-
-        if desired != side and side != 0:
-            qty = abs(units)
-            if side > 0:
-                price = base * (1.0 - slippage_rate)
-                comm = commission_rate * qty * price + commission_fixed
-                cash += qty * price - comm
-                pnl = qty * (price - entry_price) - entry_comm - comm
-            else:
-                price = base * (1.0 + slippage_rate)
-                comm = commission_rate * qty * price + commission_fixed
-                cash -= qty * price + comm
-                pnl = qty * (entry_price - price) - entry_comm - comm
-            f_bar[n_fills] = bar
-            f_side[n_fills] = -side
-            f_price[n_fills] = price
-            f_qty[n_fills] = qty
-            f_comm[n_fills] = comm
-            f_at_end[n_fills] = at_end
-            n_fills += 1
-
-            t_entry_bar[n_trades] = entry_bar
-            t_exit_bar[n_trades] = bar
-            t_side[n_trades] = side
-            t_entry_price[n_trades] = entry_price
-            t_exit_price[n_trades] = price
-            t_qty[n_trades] = qty
-            t_pnl[n_trades] = pnl
-            t_return_pct[n_trades] = 100.0 * pnl / (qty * entry_price + entry_comm)
-            t_costs[n_trades] = entry_comm + comm + entry_slip + qty * base * slippage_rate
-            t_at_end[n_trades] = at_end
-            n_trades += 1
-
-            units = 0.0
-            side = 0
-
-        if desired != side and may_open:
-            # Flat here, so equity is cash. Size so that notional plus commission is the budget:
-            # qty * price * (1 + rate) + fixed = fraction * equity.
-            budget = fraction * cash
-            price = base * (1.0 + desired * slippage_rate)
-            qty = (budget - commission_fixed) / (price * (1.0 + commission_rate))
-            if qty > 0.0:
-                comm = commission_rate * qty * price + commission_fixed
-                if desired > 0:
-                    cash -= qty * price + comm
+        held_before = side != 0
+        if fill_now:
+            if blocked != 0:
+                if desired == blocked:
+                    desired = 0
                 else:
-                    cash += qty * price - comm
-                units = desired * qty
-                side = desired
-                f_bar[n_fills] = bar
-                f_side[n_fills] = desired
-                f_price[n_fills] = price
-                f_qty[n_fills] = qty
-                f_comm[n_fills] = comm
+                    blocked = 0
+            if desired != side and side != 0:
+                cash += close_position(
+                    fills, trades, n_fills, n_trades, 0, i, base, side, units, entry_bar, entry_price,
+                    entry_comm, entry_slip, commission_rate, commission_fixed, slippage_rate, EXIT_SIGNAL,
+                )  # fmt: skip
                 n_fills += 1
+                n_trades += 1
+                units = 0.0
+                side = 0
+            if desired != side and may_open:
+                # Flat here, so equity is cash.
+                new_units, delta, price, comm, slip = open_position(
+                    fills, n_fills, 0, i, base, desired, fraction * cash,
+                    commission_rate, commission_fixed, slippage_rate,
+                )  # fmt: skip
+                if new_units != 0.0:
+                    cash += delta
+                    units = new_units
+                    side = desired
+                    n_fills += 1
+                    entry_bar = i
+                    entry_price = price
+                    entry_ref = base
+                    entry_comm = comm
+                    entry_slip = slip
+                    best = base
+                else:
+                    n_skipped += 1
 
-                entry_bar = bar
-                entry_price = price
-                entry_comm = comm
-                entry_slip = qty * base * slippage_rate
+        # 3. With fills at the open, the stops run over the rest of this bar; a gap at the open only
+        #    concerns a position held from before it.
+        if fill_mode == FILL_NEXT_OPEN and stops_on and side != 0:
+            check_open = held_before and entry_bar < i
+            reason, stop_base = _stop_exit(
+                side, open_[i], high[i], low[i], entry_ref, best, check_open, stop_loss, take_profit, trailing_stop
+            )
+            if reason >= 0:
+                cash += close_position(
+                    fills, trades, n_fills, n_trades, 0, i, stop_base, side, units, entry_bar, entry_price,
+                    entry_comm, entry_slip, commission_rate, commission_fixed, slippage_rate, reason,
+                )  # fmt: skip
+                n_fills += 1
+                n_trades += 1
+                blocked = side
+                units = 0.0
+                side = 0
             else:
-                n_skipped += 1
+                best = max(best, high[i]) if side > 0 else min(best, low[i])
 
-        if at_end:
-            equity[n - 1] = cash
-        else:
-            equity[i] = cash + units * close[i]
-            position[i] = units
+        equity[i] = cash + units * close[i]
+        position[i] = units
 
-    fills = (f_bar, f_side, f_price, f_qty, f_comm, f_at_end)
-    trades = (
-        t_entry_bar,
-        t_exit_bar,
-        t_side,
-        t_entry_price,
-        t_exit_price,
-        t_qty,
-        t_pnl,
-        t_return_pct,
-        t_costs,
-        t_at_end,
-    )
+    if side != 0:
+        # Whatever is still open is closed at the last close, with costs, so that the final equity
+        # is cash a trader could actually hold.
+        cash += close_position(
+            fills, trades, n_fills, n_trades, 0, n - 1, close[n - 1], side, units, entry_bar, entry_price,
+            entry_comm, entry_slip, commission_rate, commission_fixed, slippage_rate, EXIT_END,
+        )  # fmt: skip
+        n_fills += 1
+        n_trades += 1
+        equity[n - 1] = cash
     return equity, position, fills, n_fills, trades, n_trades, n_skipped

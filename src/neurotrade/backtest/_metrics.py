@@ -5,14 +5,15 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from neurotrade.backtest._result import BacktestResult
+from neurotrade.backtest._result import BacktestResult, PortfolioResult
 from neurotrade.errors import BacktestError
 
-__all__ = ["performance", "periods_per_year"]
+__all__ = ["deflated_sharpe_ratio", "observed_periods_per_year", "performance", "periods_per_year"]
 
 # Trading days a year and trading hours a day per calendar. Equities: NYSE-style 252 sessions
 # of 6.5 hours (09:30-16:00); crypto trades around the clock every day.
@@ -102,7 +103,7 @@ def observed_periods_per_year(index: pd.DatetimeIndex) -> float:
     return (len(index) - 1) / years
 
 
-def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str, float | int | None]:
+def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: float) -> dict[str, float | int | None]:
     """Summarise a backtest in numbers that JSON can hold (no NaN, no infinity).
 
     Per-bar returns are taken from the equity at each close, starting from ``initial_cash``,
@@ -112,7 +113,8 @@ def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str,
     Parameters
     ----------
     result
-        What :func:`~neurotrade.backtest.simulate` returned.
+        What :func:`~neurotrade.backtest.simulate` or :func:`~neurotrade.backtest.simulate_portfolio`
+        returned.
     periods_per_year
         Bars per year, e.g. from :func:`periods_per_year`.
 
@@ -130,15 +132,21 @@ def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str,
           ``sqrt(periods_per_year)``; None when no return is negative.
         - ``max_drawdown``: the deepest fall from a running peak of the equity (initial cash
           included), as a fraction <= 0, e.g. -0.23.
+        - ``calmar``: ``annual_return / |max_drawdown|``; None when the equity never fell.
         - ``max_drawdown_bars``: the longest spell of consecutive bars with equity below its running
           peak (the longest drawdown, not necessarily the deepest one's length).
         - ``win_rate``: trades with pnl > 0 over all trades (those closed at the end included);
           None without trades.
         - ``profit_factor``: gross profit / gross loss of the trades; None when there is no losing
           trade (the ratio would be infinite) or no trade at all.
+        - ``expectancy``: mean pnl per trade, in cash (after costs); None without trades.
+        - ``turnover``: traded notional (fill price times quantity, over every fill) divided by the mean
+          equity, per year: ``notional / mean(equity) * periods_per_year / len(equity)``. A strategy that
+          buys and sells its whole equity once a year has a turnover of 2.
         - ``trades``: number of trades; ``avg_bars_held``: their mean ``bars_held`` (None without
           trades).
-        - ``exposure``: fraction of bars whose close held a non-zero position.
+        - ``exposure``: fraction of bars whose close held a non-zero position (in any symbol, for a
+          portfolio).
         - ``final_equity``: the last equity value.
 
     Raises
@@ -202,7 +210,22 @@ def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str,
             profit_factor = float(pnl[pnl > 0].sum()) / gross_loss
         avg_bars_held = float(trades["bars_held"].mean())
 
-    exposure = float(np.count_nonzero(result.position.to_numpy() != 0.0) / n)
+    if isinstance(result, PortfolioResult):
+        held = (result.positions.to_numpy() != 0.0).any(axis=1)
+    else:
+        held = result.position.to_numpy() != 0.0
+    exposure = float(np.count_nonzero(held) / n)
+
+    calmar = annual_return / -max_drawdown if max_drawdown < 0 else None
+    expectancy = float(pnl.mean()) if n_trades else None
+    fills = result.fills
+    notional = 0.0
+    if len(fills):
+        notional = float(
+            (fills["price"].to_numpy(dtype=np.float64) * fills["quantity"].to_numpy(dtype=np.float64)).sum()
+        )
+    mean_equity = float(equity.mean())
+    turnover = notional / mean_equity * ppy / n if mean_equity > 0 else None
 
     stats: dict[str, float | int | None] = {
         "total_return": total_return,
@@ -211,15 +234,121 @@ def performance(result: BacktestResult, *, periods_per_year: float) -> dict[str,
         "sharpe": sharpe,
         "sortino": sortino,
         "max_drawdown": max_drawdown,
+        "calmar": calmar,
         "max_drawdown_bars": _longest_run(drawdown < 0),
         "win_rate": win_rate,
         "profit_factor": profit_factor,
+        "expectancy": expectancy,
+        "turnover": turnover,
         "trades": n_trades,
         "avg_bars_held": avg_bars_held,
         "exposure": exposure,
         "final_equity": final,
     }
     return {key: _finite_or_none(value) for key, value in stats.items()}
+
+
+def deflated_sharpe_ratio(
+    returns: pd.Series | np.ndarray,
+    n_trials: int,
+    *,
+    sharpe_variance: float | None = None,
+) -> float:
+    """Probability that the true Sharpe ratio beats the best of ``n_trials`` strategies without skill.
+
+    The deflated Sharpe ratio of Bailey and Lopez de Prado (2014, "The Deflated Sharpe Ratio: Correcting
+    for Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management 40(5)).
+    Trying many strategies and keeping the best inflates its Sharpe ratio; the DSR asks how likely the
+    observed one is to exceed what the best of ``N = n_trials`` zero-skill trials would show by luck:
+
+    .. math::
+
+        SR_0 = \\sqrt{V}\\,\\big((1-\\gamma)\\,\\Phi^{-1}(1 - 1/N) + \\gamma\\,\\Phi^{-1}(1 - 1/(N e))\\big)
+
+        DSR = \\Phi\\left(\\frac{(\\widehat{SR} - SR_0)\\sqrt{T - 1}}
+              {\\sqrt{1 - \\gamma_3 \\widehat{SR} + \\frac{\\gamma_4 - 1}{4}\\widehat{SR}^2}}\\right)
+
+    with :math:`\\widehat{SR}` the per-period (not annualised) Sharpe ratio of the ``T`` returns
+    (mean over standard deviation, ddof=1), :math:`\\gamma_3` their skewness and :math:`\\gamma_4` their
+    kurtosis (3 for a normal distribution; both population moments), :math:`\\gamma` the Euler-Mascheroni
+    constant and :math:`V` the variance of the Sharpe ratios across the trials. With ``n_trials=1`` the
+    benchmark :math:`SR_0` is 0 and the DSR is the probabilistic Sharpe ratio.
+
+    Parameters
+    ----------
+    returns
+        Per-bar returns of the chosen strategy (e.g. ``equity.pct_change().dropna()``), at least 3, finite.
+    n_trials
+        How many strategies (configurations, seeds, feature sets...) were tried before this one was chosen, >= 1.
+    sharpe_variance
+        Variance of the per-period Sharpe ratios of those trials. When omitted, ``1 / (T - 1)``: the variance of
+        a Sharpe ratio estimated on ``T`` normal returns whose true Sharpe ratio is 0, i.e. trials that differ by
+        luck alone. Pass the measured variance when the trials' results are at hand.
+
+    Returns
+    -------
+    float
+        A probability in [0, 1]; above 0.95 is the usual bar for "unlikely to be luck".
+
+    Raises
+    ------
+    BacktestError
+        For fewer than 3 returns, non-finite ones, returns without variation, or a bad ``n_trials`` or
+        ``sharpe_variance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.random.default_rng(0).normal(0.001, 0.01, 1_000)
+    >>> one, many = deflated_sharpe_ratio(r, 1), deflated_sharpe_ratio(r, 100)
+    >>> round(one, 3), round(many, 3)
+    (0.953, 0.198)
+    """
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials < 1:
+        raise BacktestError(f"n_trials must be an integer >= 1 (how many strategies were tried), got {n_trials!r}")
+    values = np.asarray(returns, dtype=np.float64)
+    if values.ndim != 1 or values.size < 3:
+        raise BacktestError(f"returns must be 1-D with at least 3 values, got shape {values.shape}")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise BacktestError(
+            f"returns must be finite, but position {int(bad[0])} is {float(values[bad[0]])!r}; "
+            "drop the leading NaN of pct_change() with .dropna()"
+        )
+    t = values.size
+    std = float(values.std(ddof=1))
+    # Identical values can leave a rounding residue in the deviation, so test the spread itself.
+    if np.ptp(values) == 0:
+        raise BacktestError("returns do not vary, so their Sharpe ratio is undefined")
+    sharpe = float(values.mean()) / std
+    centred = values - values.mean()
+    m2 = float(np.mean(centred**2))
+    skew = float(np.mean(centred**3)) / m2**1.5
+    kurtosis = float(np.mean(centred**4)) / m2**2
+    if sharpe_variance is None:
+        variance = 1.0 / (t - 1)
+    else:
+        if isinstance(sharpe_variance, bool) or not isinstance(sharpe_variance, int | float):
+            raise BacktestError(f"sharpe_variance must be a number >= 0, got {sharpe_variance!r}")
+        variance = float(sharpe_variance)
+        if not (math.isfinite(variance) and variance >= 0):
+            raise BacktestError(f"sharpe_variance must be a finite number >= 0, got {sharpe_variance!r}")
+    normal = NormalDist()
+    if n_trials == 1:
+        benchmark = 0.0
+    else:
+        euler = 0.5772156649015329
+        benchmark = math.sqrt(variance) * (
+            (1.0 - euler) * normal.inv_cdf(1.0 - 1.0 / n_trials)
+            + euler * normal.inv_cdf(1.0 - 1.0 / (n_trials * math.e))
+        )
+    denominator = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    if denominator <= 0:
+        raise BacktestError(
+            "the returns' skewness and kurtosis make the Sharpe ratio's variance estimate non-positive; "
+            "use more returns"
+        )
+    return normal.cdf((sharpe - benchmark) * math.sqrt(t - 1) / math.sqrt(denominator))
 
 
 def _longest_run(flags: np.ndarray) -> int:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from neurotrade.backtest._costs import CostModel
-from neurotrade.backtest._kernel import FILL_NEXT_OPEN, FILL_SAME_CLOSE, simulate_target_kernel
-from neurotrade.backtest._result import BacktestResult
+from neurotrade.backtest._kernel import EXIT_REASONS, FILL_NEXT_OPEN, FILL_SAME_CLOSE, simulate_target_kernel
+from neurotrade.backtest._result import BacktestResult, labels
 from neurotrade.errors import BacktestError
 
 __all__ = ["buy_and_hold", "simulate"]
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 _FILL_MODES = {"next_open": FILL_NEXT_OPEN, "same_close": FILL_SAME_CLOSE}
 _PRICE_COLUMNS = ("open", "high", "low", "close")
+_FILL_SIDES = ("sell", "buy")
+_TRADE_SIDES = ("short", "long")
 
 
 def simulate(
@@ -30,6 +32,9 @@ def simulate(
     costs: CostModel | None = None,
     initial_cash: float = 100_000.0,
     fraction: float = 1.0,
+    stop_loss_pct: float | None = None,
+    take_profit_pct: float | None = None,
+    trailing_stop_pct: float | None = None,
 ) -> BacktestResult:
     """Backtest a target position decided at each bar's close.
 
@@ -47,6 +52,21 @@ def simulate(
     ``units < 0``. An entry the equity cannot pay (budget below the fixed commission) is skipped and
     retried at the next fill opportunity; a warning is logged.
 
+    Stops (all optional, in percent): ``stop_loss_pct`` and ``take_profit_pct`` are levels at that
+    distance from the entry's market price (the open or close it filled at, before slippage);
+    ``trailing_stop_pct`` trails the best price since entry (highest high of a long, lowest low of a
+    short), the tighter of it and the fixed stop being the one in force. They are checked against each
+    bar's open, high and low after entry, and an exit fills at the level, or at the open when the bar
+    gaps through it (worse than a stop's level, better than a target's), with slippage and commission
+    as any fill. When a bar's range holds both the stop and the target, the order of its high and low
+    is unknown and the stop (the worse outcome) is taken. The open ratchets a trailing stop before the
+    rest of its bar is checked; a bar's high (low, short) does so only from the next bar, since it may
+    have come after the low. A position opened at a bar's open is checked over the rest of that bar; one
+    opened at a close from the next bar on. **A stopped-out position stays flat until the target changes
+    again**: the target must move off the stopped side (to flat or the other side) before a position on
+    that side is taken again, so a stop is not undone by re-entering at the next open. Trades closed by a
+    stop say so in ``exit_reason``.
+
     Parameters
     ----------
     bars
@@ -63,6 +83,12 @@ def simulate(
         Starting equity, in cash, > 0.
     fraction
         Share of the equity put into each new position, in (0, 1].
+    stop_loss_pct
+        Stop loss in percent of the entry price, in (0, 100); None for none.
+    take_profit_pct
+        Take profit in percent of the entry price, > 0; None for none.
+    trailing_stop_pct
+        Trailing stop in percent of the best price since entry, in (0, 100); None for none.
 
     Returns
     -------
@@ -95,11 +121,18 @@ def simulate(
     fill_mode = _check_fill(fill)
     initial_cash = _check_number("initial_cash", initial_cash, low=0.0, high=math.inf, hint="e.g. 100_000")
     fraction = _check_number("fraction", fraction, low=0.0, high=1.0, hint="e.g. 1.0 for all of the equity")
+    stop_loss = _check_percent("stop_loss_pct", stop_loss_pct, high=100.0, hint="e.g. 2.0 for 2 %")
+    take_profit = _check_percent("take_profit_pct", take_profit_pct, high=math.inf, hint="e.g. 4.0 for 4 %")
+    trailing = _check_percent("trailing_stop_pct", trailing_stop_pct, high=100.0, hint="e.g. 3.0 for 3 %")
     prices = _check_bars(bars)
+    if stop_loss or take_profit or trailing:
+        _check_ranges(prices, bars.index)
     wanted = _check_target(target, bars.index)
 
     equity, position, fills, n_fills, trades, n_trades, n_skipped = simulate_target_kernel(
         prices["open"],
+        prices["high"],
+        prices["low"],
         prices["close"],
         wanted,
         fill_mode,
@@ -109,6 +142,9 @@ def simulate(
         float(costs.slippage_rate),
         initial_cash,
         fraction,
+        stop_loss,
+        take_profit,
+        trailing,
     )
     if n_skipped:
         logger.warning(
@@ -195,6 +231,28 @@ def _check_number(name: str, value: object, *, low: float, high: float, hint: st
     return number
 
 
+def _check_percent(name: str, value: object, *, high: float, hint: str) -> float:
+    """An optional percentage as a fraction: 0.0 for None."""
+    if value is None:
+        return 0.0
+    return _check_number(name, value, low=0.0, high=high, hint=f"{hint}, or None for none") / 100.0
+
+
+def _check_ranges(prices: dict[str, np.ndarray], index: pd.DatetimeIndex) -> None:
+    """Stops read the bar's range, so it must hold the open and the close."""
+    inside = (prices["low"] <= np.minimum(prices["open"], prices["close"])) & (
+        np.maximum(prices["open"], prices["close"]) <= prices["high"]
+    )
+    bad = np.flatnonzero(~inside)
+    if bad.size:
+        row = int(bad[0])
+        values = ", ".join(f"{c}={float(prices[c][row])!r}" for c in _PRICE_COLUMNS)
+        raise BacktestError(
+            f"bars row {row} ({index[row]}) has a range that does not hold its open and close ({values}; "
+            f"{bad.size} such row(s) in all); stops need low <= open, close <= high: validate or repair the bars"
+        )
+
+
 def _check_bars(bars: object) -> dict[str, np.ndarray]:
     """The bars' prices as contiguous float64 arrays, or a BacktestError saying what is wrong."""
     if not isinstance(bars, pd.DataFrame):
@@ -236,8 +294,10 @@ def _check_bars(bars: object) -> dict[str, np.ndarray]:
         if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             raise BacktestError(f"bars column {column!r} must be numeric, got dtype {values.dtype}")
         array = np.ascontiguousarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
-        bad = np.flatnonzero(~(np.isfinite(array) & (array > 0)))
-        if bad.size:
+        # NaN fails both comparisons, so this one pass finds NaN, infinities and prices <= 0.
+        good = (array > 0) & (array < np.inf)
+        if not good.all():
+            bad = np.flatnonzero(~good)
             row = int(bad[0])
             raise BacktestError(
                 f"bars column {column!r} must hold finite prices > 0, but row {row} ({index[row]}) has "
@@ -298,11 +358,11 @@ def _check_target(target: object, index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _fills_frame(fills: tuple[np.ndarray, ...], n_fills: int, index: pd.DatetimeIndex) -> pd.DataFrame:
-    bar, side, price, quantity, commission, at_end = (a[:n_fills] for a in fills)
+    bar, side, price, quantity, commission, at_end, _symbol = (a[:n_fills] for a in fills)
     return pd.DataFrame(
         {
             "time": index[bar],
-            "side": pd.array(np.where(side > 0, "buy", "sell"), dtype="str"),
+            "side": labels(side > 0, _FILL_SIDES),
             "price": price,
             "quantity": quantity,
             "commission": commission,
@@ -312,14 +372,14 @@ def _fills_frame(fills: tuple[np.ndarray, ...], n_fills: int, index: pd.Datetime
 
 
 def _trades_frame(trades: tuple[np.ndarray, ...], n_trades: int, index: pd.DatetimeIndex, fill: str) -> pd.DataFrame:
-    (entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end) = (
+    (entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end, reason, _symbol) = (
         a[:n_trades] for a in trades
     )
     return pd.DataFrame(
         {
             "entry_time": index[entry_bar],
             "exit_time": index[exit_bar],
-            "side": pd.array(np.where(side > 0, "long", "short"), dtype="str"),
+            "side": labels(side > 0, _TRADE_SIDES),
             "entry_price": entry_price,
             "exit_price": exit_price,
             "quantity": quantity,
@@ -330,5 +390,6 @@ def _trades_frame(trades: tuple[np.ndarray, ...], n_trades: int, index: pd.Datet
             "bars_held": (exit_bar - entry_bar + (at_end if fill == "next_open" else 0)).astype(np.int64),
             "costs": costs,
             "closed_at_end": at_end,
+            "exit_reason": labels(reason, EXIT_REASONS),
         }
     )
