@@ -171,3 +171,14 @@ def test_returns_are_annualised_by_the_data_calendar(two_runs: tuple) -> None:
     first, *_ = two_runs
     # synthetic daily bars are business days: about 261 a year, not an assumed 252
     assert first.metrics["aggregate"]["periods_per_year"] == pytest.approx(261, abs=1)
+
+
+def test_the_decision_trace_holds_features_probabilities_signal_and_position(two_runs: tuple) -> None:
+    first, *_ = two_runs
+    trace = pd.read_parquet(first.run_dir / "decisions.parquet")
+    features = json.loads((first.bundle.path / "features.json").read_text())["resolved_features"]
+    assert {"p_sell", "p_hold", "p_buy", "signal", "target", "position", "fold", *features} <= set(trace.columns)
+    equity = pd.read_parquet(first.run_dir / "equity.parquet")
+    assert (trace["position"].to_numpy() == equity["position"].to_numpy()).all()
+    deflated = first.metrics["aggregate"]["strategy"]["deflated_sharpe"]
+    assert deflated is None or 0.0 <= deflated <= 1.0

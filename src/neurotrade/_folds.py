@@ -322,9 +322,12 @@ def _baselines(
     return out
 
 
-def evaluate(folds: list[Fold], per_year: float) -> dict[str, Any]:
-    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained."""
+def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1) -> dict[str, Any]:
+    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained, and
+    the deflated Sharpe ratio of the chained path given how many configurations were tried."""
     chained = backtest.chain([f.network.result for f in folds])
+    returns = chained.equity.pct_change().dropna().to_numpy()
+    deflated = backtest.deflated_sharpe_ratio(returns, trials) if len(returns) > 2 and returns.std() > 0 else None
     benchmark = backtest.chain([f.benchmark for f in folds])
     y_test = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
     proba_test = np.concatenate([f.network.proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
@@ -375,7 +378,11 @@ def evaluate(folds: list[Fold], per_year: float) -> dict[str, Any]:
             "test_samples": len(y_test),
             "classification": classification_metrics(y_test, proba_test, CLASSES),
             "signals": _signal_counts(np.concatenate([f.network.signals for f in folds])),
-            "strategy": backtest.performance(chained, periods_per_year=per_year),
+            "strategy": {
+                **backtest.performance(chained, periods_per_year=per_year),
+                "deflated_sharpe": deflated,
+                "trials": trials,
+            },
             "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
             "baselines": baselines,
             "warnings": [f"fold {f.index + 1}: {w}" for f in folds for w in f.warnings],
@@ -394,8 +401,11 @@ def _signal_counts(signals: np.ndarray) -> dict[str, int]:
     return {name: int((signals == i).sum()) for i, name in enumerate(CLASSES)}
 
 
-def write_run_folder(run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold]) -> pd.DataFrame:
-    """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column)."""
+def write_run_folder(
+    run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold], frame: pd.DataFrame
+) -> pd.DataFrame:
+    """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column); the
+    decision trace holds each bar's features, probabilities, signal, target and the position held."""
     run_dir.mkdir(parents=True, exist_ok=True)
     summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
@@ -414,7 +424,9 @@ def write_run_folder(run_dir: Path, ref: BundleRef, metrics: dict[str, Any], fol
     decisions = pd.DataFrame(proba, index=strategy.equity.index, columns=[f"p_{name.lower()}" for name in CLASSES])
     decisions["signal"] = [CLASSES[s] for s in np.concatenate([f.network.signals for f in folds])]
     decisions["target"] = np.concatenate([f.network.targets for f in folds])
+    decisions["position"] = strategy.position.to_numpy()
     decisions["fold"] = fold_of_bar
+    decisions = decisions.join(frame.loc[decisions.index])
     decisions.to_parquet(run_dir / "decisions.parquet")
     _write_readouts(run_dir, folds)
     return trades

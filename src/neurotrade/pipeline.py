@@ -167,7 +167,7 @@ def run(
                 )
             )
         say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
-        runs.append((folds, evaluate(folds, per_year)))
+        runs.append((folds, evaluate(folds, per_year, trials=bt.trials)))
     folds, metrics = runs[0]
     metrics["model"] = describe_model(folds[-1].model, features.resolved_features, folds[-1], spec)
     if len(runs) > 1:
@@ -224,7 +224,7 @@ def run(
     weights = {name: tensor.detach().cpu().contiguous() for name, tensor in last.model.state_dict().items()}
     ref = save_bundle(home_dir / "models", spec.name, spec.data.timeframe, weights=weights, documents=documents)
     run_dir = home_dir / "runs" / spec.name / ref.path.name
-    trades = write_run_folder(run_dir, ref, metrics, folds)
+    trades = write_run_folder(run_dir, ref, metrics, folds, features.frame)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the run finished: nothing left to resume
     return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
 

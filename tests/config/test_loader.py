@@ -158,3 +158,10 @@ def test_any_unknown_key_in_a_section_is_rejected(section: str, key: str) -> Non
     with pytest.raises(ConfigError) as info:
         parse_strategy(BASE + f"{section}: {body}\n", source="x.yaml")
     assert any("unknown key" in p for p in info.value.problems)
+
+
+def test_a_resolved_spec_loads_again() -> None:
+    # Regression: a bundle's spec.json (indicator parameters nested under `params`) was refused.
+    spec = parse_strategy(BASE + "fuzzy_sets: {rsi_14: {low: [0, 0, 30, 40]}}\n")
+    again = parse_strategy(spec.model_dump_json(), source="spec.json")
+    assert again == spec

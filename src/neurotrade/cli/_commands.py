@@ -2,6 +2,7 @@
 
 from neurotrade.cli import (
     _audit,  # noqa: F401
+    _backtest,  # noqa: F401
     _data,  # noqa: F401
     _indicators,  # noqa: F401
     _models,  # noqa: F401

@@ -116,20 +116,7 @@ def render_summary(result: RunResult) -> None:
     table.add_column("buy & hold", justify="right")
     for name in baselines:
         table.add_column(name.replace("_", " "), justify="right")
-    rows = [
-        ("total return", "total_return", _pct),
-        ("annual return", "annual_return", _pct),
-        ("volatility (ann.)", "volatility", _pct),
-        ("Sharpe", "sharpe", _num),
-        ("Sortino", "sortino", _num),
-        ("max drawdown", "max_drawdown", _pct),
-        ("win rate", "win_rate", _share),
-        ("profit factor", "profit_factor", _num),
-        ("trades", "trades", _int),
-        ("exposure", "exposure", _share),
-        ("final equity", "final_equity", _money),
-    ]
-    for label, key, fmt in rows:
+    for label, key, fmt in METRIC_ROWS:
         others = [fmt(b["strategy"].get(key)) for b in baselines.values()]
         table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)), *others)
     console.print(table)
@@ -149,6 +136,13 @@ def render_summary(result: RunResult) -> None:
                 _int(fold["strategy"].get("trades")),
             )
         console.print(per_fold)
+    deflated = ours.get("deflated_sharpe")
+    if deflated is not None:
+        console.print(
+            f"deflated Sharpe ratio {deflated:.3f} (probability that the true Sharpe is above what the best of "
+            f"{ours.get('trials', 1)} configuration(s) tried would show by luck; set backtest.trials honestly)",
+            highlight=False,
+        )
     signals = ", ".join(f"{name} {count}" for name, count in aggregate["signals"].items())
     console.print(
         f"signals out of sample (confidence threshold {spec.decisions.confidence_threshold:g}): {signals}",
@@ -224,3 +218,19 @@ def _int(value: Any) -> str:
 
 def _money(value: Any) -> str:
     return "–" if value is None else f"{value:,.2f}"
+
+
+# The rows of every performance table: label, metric key, how to show it.
+METRIC_ROWS = [
+    ("total return", "total_return", _pct),
+    ("annual return", "annual_return", _pct),
+    ("volatility (ann.)", "volatility", _pct),
+    ("Sharpe", "sharpe", _num),
+    ("Sortino", "sortino", _num),
+    ("max drawdown", "max_drawdown", _pct),
+    ("win rate", "win_rate", _share),
+    ("profit factor", "profit_factor", _num),
+    ("trades", "trades", _int),
+    ("exposure", "exposure", _share),
+    ("final equity", "final_equity", _money),
+]

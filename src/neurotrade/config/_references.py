@@ -105,7 +105,10 @@ def _check_indicators(doc: LocatedDocument, section: Any, out: Resolved) -> None
         if not isinstance(kind, str) or kind not in known:
             out.problems.append(located(doc, (*path, "type"), f"unknown indicator {kind!r}{suggest(str(kind), known)}"))
             continue
-        params = {k: v for k, v in body.items() if k != "type"}
+        if isinstance(body.get("params"), dict) and set(body) <= {"type", "params"}:
+            params = body["params"]  # the resolved form a bundle's spec.json holds
+        else:
+            params = {k: v for k, v in body.items() if k != "type"}
         try:
             resolved, problems = indicators.check_params(kind, params)
         except IndicatorError as e:
