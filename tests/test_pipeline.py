@@ -37,7 +37,7 @@ def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
     assert first.bundle.path == home / "models" / "small_test" / "1d_v1"
     assert second.bundle.path == home / "models" / "small_test" / "1d_v2"
     assert load_bundle(home / "models", "small_test").ref.version == 2  # latest
-    for name in ("metrics.json", "trades.parquet", "equity.parquet", "decisions.parquet"):
+    for name in ("metrics.json", "trades.parquet", "equity.parquet", "decisions.parquet", "report.html"):
         assert (first.run_dir / name).is_file()
     metrics = json.loads((first.run_dir / "metrics.json").read_text())
     assert set(metrics) >= {"aggregate", "folds"} and len(metrics["folds"]) == 4
@@ -133,7 +133,19 @@ def test_backtest_runs_on_the_test_window_only_and_fills_next_open(two_runs: tup
 def test_progress_reports_every_stage_and_epoch(two_runs: tuple) -> None:
     *_, events = two_runs
     stages = [e.stage for e in events if e.epoch is None]
-    assert stages == ["data", "features", "labels", "split", "train", "train", "train", "train", "evaluate", "save"]
+    assert stages == [
+        "data",
+        "features",
+        "labels",
+        "split",
+        "train",
+        "train",
+        "train",
+        "train",
+        "evaluate",
+        "save",
+        "report",
+    ]
     epochs = [(e.message.split(":")[0], e.epoch.epoch) for e in events if e.epoch is not None]
     for fold in ("fold 1", "fold 2", "fold 3", "fold 4"):
         numbers = [n for name, n in epochs if name == fold]

@@ -29,6 +29,7 @@ from neurotrade._stages import fold_targets, load_bars, make_labels, make_splits
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
 from neurotrade.features import FeatureCache, build_features
+from neurotrade.report import write_report
 from neurotrade.store import Bundle, BundleRef, save_bundle
 from neurotrade.store import load_bundle as _load_bundle
 from neurotrade.training import summarize_seeds
@@ -60,7 +61,8 @@ class RunResult:
     bundle
         Where the model bundle was saved.
     run_dir
-        The run folder: ``metrics.json``, ``trades.parquet``, ``equity.parquet``, ``decisions.parquet``.
+        The run folder: ``metrics.json``, ``trades.parquet``, ``equity.parquet``, ``decisions.parquet``,
+        the report's inputs and ``report.html``.
     metrics
         ``aggregate``: out-of-sample classification over every fold's test labels, and the folds' backtests
         chained into one path beside buy-and-hold over the same bars; ``folds``: the same per fold, with its
@@ -225,6 +227,8 @@ def run(
     ref = save_bundle(home_dir / "models", spec.name, spec.data.timeframe, weights=weights, documents=documents)
     run_dir = home_dir / "runs" / spec.name / ref.path.name
     trades = write_run_folder(run_dir, ref, metrics, folds, features.frame)
+    say(ProgressEvent("report", "writing the HTML report"))
+    write_report(run_dir, bundle_dir=ref.path)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the run finished: nothing left to resume
     return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
 

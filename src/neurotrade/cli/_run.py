@@ -186,6 +186,7 @@ def render_summary(result: RunResult) -> None:
         )
     console.print(f"bundle  {escape(str(result.bundle.path))}  (the last fold's model)", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
+    console.print(f"report  {escape(str(result.run_dir / 'report.html'))}", highlight=False)
 
 
 def _spread(value: Any, *, pct: bool = False) -> str:
