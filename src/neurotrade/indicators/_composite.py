@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from neurotrade.indicators._ehlers import FLAT, rolling_max
+from neurotrade.indicators._momentum import rsi_next
 from neurotrade.indicators._params import MAX_PERIOD, Greater, Param, period
 from neurotrade.indicators._registry import IndicatorInfo, register
 
@@ -146,23 +147,10 @@ def _qqe_update(state, params, bars, out):
         if t == 0.0:
             prev = x
             continue
-        # Wilder's RSI in TA-Lib's order of operations, so that it equals the `rsi` indicator.
-        change = x - prev
-        prev = x
-        gain = change if change > 0.0 else 0.0
-        loss = gain - change
-        if t <= n:
-            avg_gain += gain
-            avg_loss += loss
-            if t < n:
-                continue
-            avg_gain *= inverse
-            avg_loss *= inverse
-        else:
-            avg_gain = (avg_gain * (n - 1.0) + gain) * inverse
-            avg_loss = (avg_loss * (n - 1.0) + loss) * inverse
-        total = avg_gain + avg_loss
-        rsi = 100.0 * (avg_gain / total) if total > 0.0 else 0.0
+        # Wilder's RSI exactly as the `rsi` indicator computes it.
+        prev, avg_gain, avg_loss, rsi = rsi_next(t, n, inverse, prev, avg_gain, avg_loss, x)
+        if t < n:
+            continue
 
         rsi_prev = rsi_ma
         m_seen, m_sum, rsi_ma, smoothed = _ema(m_seen, m_sum, rsi_ma, smooth, a_smooth, rsi)

@@ -28,6 +28,31 @@ def _rsi_init(params):
     return np.zeros(_RSI_LOSS + 1)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def rsi_next(t, n, inverse, prev, avg_gain, avg_loss, x):
+    """One bar of TA-Lib's RSI at bar number ``t`` (>= 1): ``(prev, avg_gain, avg_loss, rsi)``.
+
+    Plain means of the first ``n`` gains and losses, Wilder's smoothing after them, in TA-Lib's order of
+    operations; ``rsi`` is NaN until ``t == n``, and 0 (not 50) when the price has not moved over the window.
+    Every indicator built on the RSI (rsi, stochrsi, qqe) steps it here, so they all equal the `rsi` indicator.
+    """
+    change = x - prev
+    gain = change if change > 0.0 else 0.0
+    loss = gain - change
+    if t <= n:
+        avg_gain += gain
+        avg_loss += loss
+        if t < n:
+            return x, avg_gain, avg_loss, np.nan
+        avg_gain *= inverse
+        avg_loss *= inverse
+    else:
+        avg_gain = (avg_gain * (n - 1.0) + gain) * inverse
+        avg_loss = (avg_loss * (n - 1.0) + loss) * inverse
+    total = avg_gain + avg_loss
+    return x, avg_gain, avg_loss, 100.0 * (avg_gain / total) if total > 0.0 else 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def _rsi_update(state, params, bars, out):
     n = params[0]
@@ -38,27 +63,11 @@ def _rsi_update(state, params, bars, out):
         x = bars[row, 0]
         t = count
         count += 1.0
-        out[row, 0] = np.nan
         if t == 0.0:
             prev = x
+            out[row, 0] = np.nan
             continue
-        change = x - prev
-        prev = x
-        gain = change if change > 0.0 else 0.0
-        loss = gain - change
-        if t <= n:
-            avg_gain += gain
-            avg_loss += loss
-            if t < n:
-                continue
-            avg_gain *= inverse
-            avg_loss *= inverse
-        else:
-            avg_gain = (avg_gain * (n - 1.0) + gain) * inverse
-            avg_loss = (avg_loss * (n - 1.0) + loss) * inverse
-        total = avg_gain + avg_loss
-        # TA-Lib reports 0, not 50 or NaN, when the price has not moved over the window.
-        out[row, 0] = 100.0 * (avg_gain / total) if total > 0.0 else 0.0
+        prev, avg_gain, avg_loss, out[row, 0] = rsi_next(t, n, inverse, prev, avg_gain, avg_loss, x)
     state[_RSI_COUNT], state[_RSI_PREV] = count, prev
     state[_RSI_GAIN], state[_RSI_LOSS] = avg_gain, avg_loss
 

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from neurotrade.indicators._common import fma, is_zero, true_range
+from neurotrade.indicators._momentum import rsi_next
 from neurotrade.indicators._params import MAX_PERIOD, Greater, Param, period
 from neurotrade.indicators._registry import IndicatorInfo, register
 
@@ -377,29 +378,12 @@ def _stochrsi_init(params):
     return np.zeros(_SR_RINGS + 4 * k + d)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _rsi_value(avg_gain, avg_loss):
-    # TA-Lib's RSI (as the `rsi` indicator): 0, not 50, when the price has not moved.
-    total = avg_gain + avg_loss
-    return 100.0 * (avg_gain / total) if total > 0.0 else 0.0
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _rsi_step(prev, avg_gain, avg_loss, x, keep, inverse):
-    """One step of the RSI past its warm-up; return ``(prev, avg_gain, avg_loss, rsi)``."""
-    change = x - prev
-    gain = change if change > 0.0 else 0.0
-    avg_gain = (avg_gain * keep + gain) * inverse
-    avg_loss = (avg_loss * keep + (gain - change)) * inverse
-    return x, avg_gain, avg_loss, _rsi_value(avg_gain, avg_loss)
-
-
 @njit(cache=True, error_model="numpy")
 def _stochrsi_update(state, params, bars, out):
     n, k, d = params[0], params[1], params[2]
     size, d_size = int(k), int(d)
     inverse = 1.0 / n
-    keep = n - 1.0
+    steady = n + 1.0  # any bar number past the warm-up selects Wilder's smoothing in rsi_next
     start = _SR_RINGS + 4 * size
     ext = state[_SR_RINGS:start]
     values = ext[:size]
@@ -415,7 +399,7 @@ def _stochrsi_update(state, params, bars, out):
     while row < rows:
         if pos == 0 and rows - row >= size and count >= lookback:
             # A whole block of RSI values, past every warm-up.
-            prev, avg_gain, avg_loss, rsi = _rsi_step(prev, avg_gain, avg_loss, bars[row, 0], keep, inverse)
+            prev, avg_gain, avg_loss, rsi = rsi_next(steady, n, inverse, prev, avg_gain, avg_loss, bars[row, 0])
             values[0] = rsi
             top, bottom = rsi, rsi
             for i in range(size - 1):
@@ -427,7 +411,9 @@ def _stochrsi_update(state, params, bars, out):
                 head, total, fastd = _sma_step(d_ring, head, total, fastk, d)
                 out[row + i, 0] = fastk
                 out[row + i, 1] = fastd
-                prev, avg_gain, avg_loss, rsi = _rsi_step(prev, avg_gain, avg_loss, bars[row + i + 1, 0], keep, inverse)
+                prev, avg_gain, avg_loss, rsi = rsi_next(
+                    steady, n, inverse, prev, avg_gain, avg_loss, bars[row + i + 1, 0]
+                )
                 values[i + 1] = rsi
                 top = rsi if rsi > top else top
                 bottom = rsi if rsi < bottom else bottom
@@ -448,21 +434,10 @@ def _stochrsi_update(state, params, bars, out):
         if t == 0.0:
             prev = x
             continue
-        # The RSI exactly as the `rsi` indicator computes it (TA-Lib's RSI): plain means of the
-        # first `period` gains and losses, Wilder's smoothing after them.
-        if t <= n:
-            change = x - prev
-            prev = x
-            gain = change if change > 0.0 else 0.0
-            avg_gain += gain
-            avg_loss += gain - change
-            if t < n:
-                continue
-            avg_gain *= inverse
-            avg_loss *= inverse
-            rsi = _rsi_value(avg_gain, avg_loss)
-        else:
-            prev, avg_gain, avg_loss, rsi = _rsi_step(prev, avg_gain, avg_loss, x, keep, inverse)
+        # The RSI exactly as the `rsi` indicator computes it.
+        prev, avg_gain, avg_loss, rsi = rsi_next(t, n, inverse, prev, avg_gain, avg_loss, x)
+        if t < n:
+            continue
         pos, top, bottom, highest, lowest = _extremes_step(ext, pos, top, bottom, rsi, rsi)
         # The RSI's own bar number: its first value is bar 0 of the stochastic.
         if t - n < k - 1.0:
