@@ -192,5 +192,6 @@ def test_the_decision_trace_holds_features_probabilities_signal_and_position(two
     assert {"p_sell", "p_hold", "p_buy", "signal", "target", "position", "fold", *features} <= set(trace.columns)
     equity = pd.read_parquet(first.run_dir / "equity.parquet")
     assert (trace["position"].to_numpy() == equity["position"].to_numpy()).all()
-    deflated = first.metrics["aggregate"]["strategy"]["deflated_sharpe"]
-    assert deflated is None or 0.0 <= deflated <= 1.0
+    for key in ("deflated_sharpe_excess", "deflated_sharpe_absolute"):
+        deflated = first.metrics["aggregate"]["strategy"][key]
+        assert deflated is None or 0.0 <= deflated <= 1.0

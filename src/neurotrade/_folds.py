@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from neurotrade import backtest, labels
+from neurotrade._resume import split_record
 from neurotrade._stages import fold_targets, regime_targets, scale_features
 from neurotrade.config import Strategy
 from neurotrade.decision import DecisionRules
@@ -97,8 +98,13 @@ def train_fold(
     say: ProgressCallback,
     checkpoints: Path | None = None,
     resume: bool = False,
+    identity: dict[str, Any] | None = None,
 ) -> Fold:
-    """Fit one fold and trade its test window (see the module docstring for what is fitted where)."""
+    """Fit one fold and trade its test window (see the module docstring for what is fitted where).
+
+    ``identity`` (the data's fingerprint, the features) is written into each checkpoint with this fold's sample
+    positions, so a resume can only continue weights trained on exactly these rows.
+    """
     times = frame.index
     y, quantiles = fold_targets(table, split)
     x, scaler = scale_features(frame, split.train)
@@ -129,6 +135,7 @@ def train_fold(
             extras_val=_select(extras, val, net),
             checkpoint=path,
             resume_from=path if resume and path is not None and path.is_file() else None,
+            identity={**(identity or {}), "split": split_record(split)},
             progress=lambda report: say(
                 ProgressEvent("train", f"fold {index + 1} {name}: epoch {report.epoch}", report)
             ),
@@ -168,7 +175,7 @@ def train_fold(
     )
     for warning in warnings:
         log.warning("fold %d: %s", index + 1, warning)
-    readout = _readout(model, x, test, scored, times, y, list(frame.columns), seed)
+    readout = _readout(model, x, val, test, scored, times, y, proba, list(frame.columns), seed)
     return Fold(
         index=index,
         split=split,
@@ -190,16 +197,26 @@ def train_fold(
 def _readout(
     model: torch.nn.Module,
     x: np.ndarray,
+    val: np.ndarray,
     test: np.ndarray,
     scored: np.ndarray,
     times: pd.DatetimeIndex,
     y: np.ndarray,
+    proba: np.ndarray,
     feature_names: list[str],
     seed: int,
 ) -> dict[str, Any]:
-    """What can be read off the fold's model on its own test window, for the report: permutation importance
-    always; ensemble member weights, transformer attention and the regime latent where the model has them."""
-    out: dict[str, Any] = {"importance": permutation_importance(model, x, test, y[test], feature_names, seed=seed)}
+    """What can be read off the fold's model, for the report.
+
+    The diagnostics a researcher might tune on (permutation importance, calibration) come from the fold's
+    validation rows, never its test window: looking at test-window importances and then changing the features is
+    fitting to the test. Ensemble member weights, transformer attention and the regime latent describe how the
+    model behaved while trading its test window, and the report labels them as such.
+    """
+    out: dict[str, Any] = {
+        "importance": permutation_importance(model, x, val, y[val], feature_names, seed=seed),
+        "validation": {"y": y[val].astype(np.int64), "proba": proba[val]},
+    }
     if not len(test):
         return out
     with torch.no_grad():
@@ -227,7 +244,7 @@ def permutation_importance(
     """How much the log loss on ``rows`` rises when one feature's values are shuffled among those rows.
 
     Shuffling breaks the feature's link to the labels while keeping its distribution; a window model sees the
-    shuffled column in every row its windows read. Computed on the fold's test window, after training.
+    shuffled column in every row its windows read. The run computes it on each fold's validation rows.
 
     Examples
     --------
@@ -322,13 +339,18 @@ def _baselines(
     return out
 
 
-def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1) -> dict[str, Any]:
+def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1, trials_source: str = "given") -> dict[str, Any]:
     """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained, and
-    the deflated Sharpe ratio of the chained path given how many configurations were tried."""
+    the deflated Sharpe ratio of the chained path given how many configurations were tried.
+
+    The headline deflated Sharpe ratio is that of the strategy's *excess* return over buy-and-hold on the same
+    bars: on a trending market buy-and-hold alone scores near 1 against zero, so a model that only rides the trend
+    would look skilled. The absolute one (against zero) is kept beside it under its own name.
+    """
     chained = backtest.chain([f.network.result for f in folds])
-    returns = chained.equity.pct_change().dropna().to_numpy()
-    deflated = backtest.deflated_sharpe_ratio(returns, trials) if len(returns) > 2 and returns.std() > 0 else None
     benchmark = backtest.chain([f.benchmark for f in folds])
+    deflated = _deflated(chained.equity, trials)
+    excess = _deflated(chained.equity, trials, benchmark=benchmark.equity)
     y_test = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
     proba_test = np.concatenate([f.network.proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
     baselines = {}
@@ -380,8 +402,10 @@ def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1) -> dict[str
             "signals": _signal_counts(np.concatenate([f.network.signals for f in folds])),
             "strategy": {
                 **backtest.performance(chained, periods_per_year=per_year),
-                "deflated_sharpe": deflated,
+                "deflated_sharpe_excess": excess,
+                "deflated_sharpe_absolute": deflated,
                 "trials": trials,
+                "trials_source": trials_source,
             },
             "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
             "baselines": baselines,
@@ -389,6 +413,18 @@ def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1) -> dict[str
         },
         "folds": per_fold,
     }
+
+
+def _deflated(equity: pd.Series, trials: int, *, benchmark: pd.Series | None = None) -> float | None:
+    """The deflated Sharpe ratio of the per-bar returns of ``equity`` (minus ``benchmark``'s on the same bars);
+    None when there are too few returns or they do not vary."""
+    returns = equity.pct_change().iloc[1:]
+    if benchmark is not None:
+        returns = returns - benchmark.pct_change().reindex(returns.index)
+    values = returns.to_numpy(dtype=np.float64)
+    if len(values) <= 2 or not np.isfinite(values).all() or values.std() == 0:
+        return None
+    return backtest.deflated_sharpe_ratio(values, trials)
 
 
 def _tested(fold: Fold) -> np.ndarray:
@@ -433,19 +469,23 @@ def write_run_folder(
 
 
 def _write_readouts(run_dir: Path, folds: list[Fold]) -> None:
-    """The report's optional inputs: calibration, feature importance, attention maps, the regime latent."""
-    y = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
-    proba = np.concatenate([f.network.proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
-    (run_dir / "calibration.json").write_text(json.dumps(calibration_curve(y, proba), indent=2) + "\n")
+    """The report's optional inputs: calibration and feature importance (from the folds' validation rows),
+    attention maps and the regime latent (from the test windows)."""
+    y = np.concatenate([f.readout["validation"]["y"] for f in folds])
+    proba = np.concatenate([f.readout["validation"]["proba"] for f in folds])
+    curve = {"rows": "validation", **calibration_curve(y, proba)}
+    (run_dir / "calibration.json").write_text(json.dumps(curve, indent=2) + "\n")
     importance = {
         name: float(np.mean([f.readout["importance"][name] for f in folds if name in f.readout["importance"]]))
         for name in folds[-1].readout["importance"]
     }
     ranked = dict(sorted(importance.items(), key=lambda item: -item[1]))
-    (run_dir / "importance.json").write_text(json.dumps({"log_loss_increase": ranked}, indent=2) + "\n")
+    importance_doc = {"rows": "validation", "log_loss_increase": ranked}
+    (run_dir / "importance.json").write_text(json.dumps(importance_doc, indent=2) + "\n")
     last = folds[-1].readout
     if "attention" in last:
-        (run_dir / "attention.json").write_text(json.dumps({"fold": len(folds), "mean": last["attention"]}) + "\n")
+        attention = {"fold": len(folds), "rows": "test", "mean": last["attention"]}
+        (run_dir / "attention.json").write_text(json.dumps(attention) + "\n")
     if "latent" in folds[0].readout:
         frames = [
             pd.DataFrame(

@@ -137,9 +137,21 @@ def backtest_bundle(
 
 
 def _trained_until(documents: dict[str, Any]) -> pd.Timestamp | None:
-    """The last bar the saved model's training or early stopping saw (its last fold's validation window)."""
-    folds = documents.get("split", {}).get("folds") or []
+    """The last bar the saved model's training or early stopping depended on: the latest label end time (t1) of
+    its fold's training and validation samples. A window starting at or before it is in sample.
+
+    Bundles written before ``trained_until`` was recorded name only their last validation sample, whose label
+    reaches further. For those the bound is just before the last fold's test window: purging kept every training
+    and validation label's t1 before that window's first bar.
+    """
+    split = documents.get("split", {})
+    if split.get("trained_until"):
+        return pd.Timestamp(split["trained_until"])
+    folds = split.get("folds") or []
     if not folds:
         return None
+    test_first = folds[-1].get("test", {}).get("first")
+    if test_first is not None:
+        return pd.Timestamp(test_first) - pd.Timedelta(1, "ns")
     last = folds[-1].get("validation", {}).get("last")
     return None if last is None else pd.Timestamp(last)

@@ -14,23 +14,24 @@ from __future__ import annotations
 
 import logging
 import platform
-import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from neurotrade import backtest, data, labels
 from neurotrade._folds import Fold, ProgressCallback, ProgressEvent, evaluate, train_fold, write_run_folder
+from neurotrade._resume import claim_checkpoints, run_identity
 from neurotrade._stages import fold_targets, load_bars, make_labels, make_splits, regime_targets, scale_features
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
 from neurotrade.features import FeatureCache, build_features
 from neurotrade.report import write_report
-from neurotrade.store import Bundle, BundleRef, save_bundle
+from neurotrade.store import Bundle, BundleRef, TrialLedger, save_bundle
 from neurotrade.store import load_bundle as _load_bundle
 from neurotrade.training import summarize_seeds
 
@@ -144,33 +145,50 @@ def run(
     else:
         per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
     seeds = list(spec.training.seeds or [spec.seed])
-    checkpoints = home_dir / "checkpoints" / spec.name
-    runs: list[tuple[list[Fold], dict[str, Any]]] = []
-    for seed in seeds:
-        folds: list[Fold] = []
-        for k, split in enumerate(fold_splits):
-            say(
-                ProgressEvent(
-                    "train", f"seed {seed}, fold {k + 1}/{len(fold_splits)}: training on {len(split.train)} samples"
+    dataset = data.fingerprint(bars)
+    spec_json = spec.model_dump(mode="json")
+    trials, trials_source = count_trials(home_dir, dataset, spec_json, spec.name, stated=bt.trials)
+    identity = {"data": dataset, "features": features.resolved_features}
+    claimed = claim_checkpoints(
+        home_dir / "checkpoints" / spec.name,
+        run_identity(spec_json, dataset, features.resolved_features, fold_splits),
+        resume=resume,
+    )
+    try:
+        runs: list[tuple[list[Fold], dict[str, Any]]] = []
+        for seed in seeds:
+            folds: list[Fold] = []
+            for k, split in enumerate(fold_splits):
+                say(
+                    ProgressEvent(
+                        "train",
+                        f"seed {seed}, fold {k + 1}/{len(fold_splits)}: training on {len(split.train)} samples",
+                    )
                 )
-            )
-            folds.append(
-                train_fold(
-                    k,
-                    split,
-                    bars,
-                    features.frame,
-                    table,
-                    spec,
-                    seed=seed,
-                    say=say,
-                    checkpoints=checkpoints / f"seed{seed}",
-                    resume=resume,
+                folds.append(
+                    train_fold(
+                        k,
+                        split,
+                        bars,
+                        features.frame,
+                        table,
+                        spec,
+                        seed=seed,
+                        say=say,
+                        checkpoints=claimed.path / f"seed{seed}",
+                        resume=claimed.resumed,
+                        identity=identity,
+                    )
                 )
-            )
-        say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
-        runs.append((folds, evaluate(folds, per_year, trials=bt.trials)))
+            say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
+            runs.append((folds, evaluate(folds, per_year, trials=trials, trials_source=trials_source)))
+    except BaseException:
+        claimed.release()  # keep the checkpoints for --resume
+        raise
+    resumed = _resumed_folds(runs, seeds)
     folds, metrics = runs[0]
+    if claimed.resumed:
+        metrics["resumed"] = {"checkpoints": str(claimed.path), "folds": resumed}
     metrics["model"] = describe_model(folds[-1].model, features.resolved_features, folds[-1], spec)
     if len(runs) > 1:
         metrics["seeds"] = {
@@ -198,7 +216,11 @@ def run(
             "classes": list(labels.CLASS_NAMES),
             "quantiles": None if last.quantiles is None else last.quantiles.to_dict(),
         },
-        "split": {**spec.split.model_dump(mode="json"), "folds": [f.split.summary() for f in folds]},
+        "split": {
+            **spec.split.model_dump(mode="json"),
+            "folds": [f.split.summary() for f in folds],
+            "trained_until": trained_until(last, table["t1"]),
+        },
         "data": {
             "symbol": spec.data.instrument,
             "source": spec.data.source,
@@ -219,6 +241,7 @@ def run(
             "history": last.training.history,
             "n_inputs": len(features.resolved_features),
             "n_classes": len(labels.CLASS_NAMES),
+            "resumed": metrics.get("resumed"),
         },
         "environment": environment(),
         "metrics": metrics,
@@ -229,8 +252,50 @@ def run(
     trades = write_run_folder(run_dir, ref, metrics, folds, features.frame)
     say(ProgressEvent("report", "writing the HTML report"))
     write_report(run_dir, bundle_dir=ref.path)
-    shutil.rmtree(checkpoints, ignore_errors=True)  # the run finished: nothing left to resume
+    claimed.finish()  # the run finished: nothing left to resume
     return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
+
+
+def count_trials(
+    home: Path, dataset: str, spec_json: dict[str, Any], strategy: str, *, stated: int | None
+) -> tuple[int, str]:
+    """Record this run in the workspace's trial ledger and say how many trials its deflated Sharpe ratio counts.
+
+    The ledger's count of distinct configurations evaluated on these bars is used unless ``backtest.trials``
+    states a larger number (trials made outside this workspace).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> home = Path(tempfile.mkdtemp())
+    >>> count_trials(home, "sha", {"seed": 1}, "x", stated=None)
+    (1, 'workspace ledger: 1 configuration(s) evaluated on these bars')
+    >>> count_trials(home, "sha", {"seed": 2}, "x", stated=10)
+    (10, 'backtest.trials (the workspace ledger counts 2)')
+    """
+    counted = TrialLedger(home).record(dataset, spec_json, strategy=strategy)
+    if stated is not None and stated > counted:
+        return stated, f"backtest.trials (the workspace ledger counts {counted})"
+    return counted, f"workspace ledger: {counted} configuration(s) evaluated on these bars"
+
+
+def trained_until(fold: Fold, t1: pd.Series) -> str | None:
+    """The last bar any label the saved model trained or stopped on depends on: the latest t1 of its fold's
+    training and validation samples (not the last sample's own time: its label looks further ahead)."""
+    rows = np.union1d(fold.split.train, fold.split.validation)
+    if not len(rows):
+        return None
+    return pd.Timestamp(t1.iloc[rows].max()).isoformat()
+
+
+def _resumed_folds(runs: list[tuple[list[Fold], dict[str, Any]]], seeds: list[int]) -> list[dict[str, int]]:
+    """Which folds continued from a checkpoint, and after which epoch."""
+    return [
+        {"seed": seed, "fold": f.index + 1, "after_epoch": f.training.resumed_from}
+        for seed, (folds, _) in zip(seeds, runs, strict=True)
+        for f in folds
+        if f.training.resumed_from
+    ]
 
 
 def describe_model(model: torch.nn.Module, feature_names: list[str], fold: Fold, spec: Strategy) -> dict[str, Any]:

@@ -136,11 +136,12 @@ def render_summary(result: RunResult) -> None:
                 _int(fold["strategy"].get("trades")),
             )
         console.print(per_fold)
-    deflated = ours.get("deflated_sharpe")
-    if deflated is not None:
+    if "trials" in ours:
         console.print(
-            f"deflated Sharpe ratio {deflated:.3f} (probability that the true Sharpe is above what the best of "
-            f"{ours.get('trials', 1)} configuration(s) tried would show by luck; set backtest.trials honestly)",
+            f"deflated Sharpe ratio of the excess over buy & hold {_num3(ours.get('deflated_sharpe_excess'))} "
+            f"(absolute, against zero: {_num3(ours.get('deflated_sharpe_absolute'))}); the probability that the "
+            f"true Sharpe beats the best of that many trials by luck. Trials counted: {ours['trials']} "
+            f"({escape(str(ours.get('trials_source', 'given')))})",
             highlight=False,
         )
     signals = ", ".join(f"{name} {count}" for name, count in aggregate["signals"].items())

@@ -412,9 +412,10 @@ class BacktestSpec(Section):
     # How returns are annualised: ``auto`` counts the bars per year the loaded data really has; ``equity``
     # assumes 252 sessions of 6.5 hours, ``crypto`` 365 days of 24 hours.
     calendar: Literal["auto", "equity", "crypto"] = "auto"
-    # How many strategy configurations were tried before this one: the deflated Sharpe ratio discounts the
-    # luck of keeping the best of them (Bailey and Lopez de Prado, 2014). Be honest: count them all.
-    trials: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    # How many strategy configurations were tried: the deflated Sharpe ratio discounts the luck of keeping the
+    # best of them (Bailey and Lopez de Prado, 2014). The workspace's ledger counts every configuration run on
+    # the same data; a number here is used only when it is larger (trials made outside this workspace).
+    trials: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
 
 class Strategy(Section):

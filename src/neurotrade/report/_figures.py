@@ -212,7 +212,7 @@ def confusion_figure(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig = _layout(fig, "Confusion matrix (test samples)", 380)
+    fig = _layout(fig, "Confusion matrix (test windows: read it, do not tune on it)", 380)
     fig.update_layout(hovermode="closest", width=620)  # square-ish cells read better than page-wide ones
     return fig
 
@@ -243,7 +243,7 @@ def calibration_figure(bins: Sequence[Mapping[str, float]]) -> go.Figure:
     )
     fig.update_xaxes(title_text="confidence (largest probability)", range=[0, 1])
     fig.update_yaxes(title_text="accuracy", range=[0, 1])
-    fig = _layout(fig, "Calibration", 420)
+    fig = _layout(fig, "Calibration (validation rows of every fold)", 420)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -260,7 +260,9 @@ def importance_figure(importance: Mapping[str, float]) -> go.Figure:
     ranked.reverse()  # plotly draws the first bar at the bottom
     fig = go.Figure(go.Bar(x=[v for _, v in ranked], y=[k for k, _ in ranked], orientation="h"))
     fig.update_xaxes(title_text="log loss increase when shuffled")
-    fig = _layout(fig, "Feature importance (permutation, test windows)", max(300, 60 + 22 * len(ranked)))
+    fig = _layout(
+        fig, "Feature importance (permutation, validation rows of every fold)", max(300, 60 + 22 * len(ranked))
+    )
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -293,7 +295,7 @@ def attention_figure(maps: Mapping[str, np.ndarray]) -> go.Figure:
             col=i % cols + 1,
         )
     fig.update_yaxes(autorange="reversed")
-    fig = _layout(fig, "Attention (query step by key step)", 320 * rows + 40)
+    fig = _layout(fig, "Attention over the last test window (query step by key step)", 320 * rows + 40)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -313,7 +315,7 @@ def latent_figure(latent: pd.DataFrame) -> go.Figure:
         if column != "fold":
             fig.add_trace(go.Scatter(x=x, y=latent[column].to_numpy(), name=str(column), mode="lines"))
     fig.update_yaxes(title_text="latent value")
-    return _layout(fig, "Regime latent (posterior mean)", 380)
+    return _layout(fig, "Regime latent over the test windows (posterior mean)", 380)
 
 
 def weights_figure(weights: Sequence[float]) -> go.Figure:

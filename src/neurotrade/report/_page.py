@@ -27,6 +27,8 @@ PERCENT_KEYS = frozenset(
     {"total_return", "annual_return", "volatility", "max_drawdown", "win_rate", "exposure", "accuracy", "turnover"}
 )
 FOLD_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades")
+# Said in words under the summary table rather than as rows that only the strategy's column could fill.
+DEFLATED_KEYS = frozenset({"deflated_sharpe_excess", "deflated_sharpe_absolute", "trials", "trials_source"})
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1320px;padding:16px 24px;
 color:#222}
@@ -143,7 +145,7 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
 
     summary = _summary_table(aggregate)
     if summary:
-        sections.append(("Summary", [summary]))
+        sections.append(("Summary", [summary, *_deflated_note(aggregate.get("strategy", {}))]))
     else:
         skipped.append("summary: metrics.json has no aggregate strategy metrics")
     sections.append(("Equity and drawdown", [figures.equity_figure(data.equity)]))
@@ -174,22 +176,24 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
         classes = list(classification.get("per_class", {})) or [
             str(i) for i in range(len(classification["confusion_matrix"]))
         ]
-        sections.append(("Confusion matrix", [figures.confusion_figure(classification["confusion_matrix"], classes)]))
+        sections.append(
+            ("Confusion matrix (test windows)", [figures.confusion_figure(classification["confusion_matrix"], classes)])
+        )
     else:
         skipped.append("confusion matrix: metrics.json has no aggregate classification")
 
     if data.calibration and data.calibration.get("bins"):
-        sections.append(("Calibration", [figures.calibration_figure(data.calibration["bins"])]))
+        sections.append(("Calibration (validation rows)", [figures.calibration_figure(data.calibration["bins"])]))
     else:
         skipped.append("calibration: no calibration.json in the run folder")
     if data.importance:
-        sections.append(("Feature importance", [figures.importance_figure(data.importance)]))
+        sections.append(("Feature importance (validation rows)", [figures.importance_figure(data.importance)]))
     else:
         skipped.append("feature importance: no importance.json in the run folder")
     if data.attention:
-        sections.append(("Attention", [figures.attention_figure(data.attention)]))
+        sections.append(("Attention (test window)", [figures.attention_figure(data.attention)]))
     if data.latent is not None and len(data.latent):
-        sections.append(("Regime latent", [figures.latent_figure(data.latent)]))
+        sections.append(("Regime latent (test windows)", [figures.latent_figure(data.latent)]))
     model = data.metrics.get("model", {})
     if model.get("member_weights"):
         sections.append(("Ensemble", [figures.weights_figure(model["member_weights"])]))
@@ -243,12 +247,29 @@ def _summary_table(aggregate: Mapping[str, Any]) -> str:
         return ""
     keys: list[str] = []
     for _, trading, _ in columns:
-        keys += [k for k, v in trading.items() if k not in keys and not isinstance(v, dict | list)]
+        keys += [
+            k for k, v in trading.items() if k not in keys and k not in DEFLATED_KEYS and not isinstance(v, dict | list)
+        ]
     rows = [(k.replace("_", " "), [_format(k, trading.get(k)) for _, trading, _ in columns]) for k in keys]
     for key in ("accuracy", "log_loss", "ece"):
         if any(key in cls for _, _, cls in columns):
             rows.append((f"classifier {key.replace('_', ' ')}", [_format(key, cls.get(key)) for _, _, cls in columns]))
     return _table(["metric", *[name for name, _, _ in columns]], rows)
+
+
+def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:
+    """The deflated Sharpe ratios in words: the excess over buy-and-hold first, the absolute one beside it, and
+    how many trials were counted, from where."""
+    if "trials" not in strategy:
+        return []
+    excess, absolute = strategy.get("deflated_sharpe_excess"), strategy.get("deflated_sharpe_absolute")
+    text = (
+        f"Deflated Sharpe ratio of the excess return over buy-and-hold: <b>{_format('dsr', excess)}</b> "
+        f"(absolute, against zero: {_format('dsr', absolute)}), counting {int(strategy['trials'])} trial(s) "
+        f"({html.escape(str(strategy.get('trials_source', 'given')))}). It is the probability that the true Sharpe "
+        "ratio beats what the best of that many configurations without skill would show by luck."
+    )
+    return [f"<p>{text}</p>"]
 
 
 def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:

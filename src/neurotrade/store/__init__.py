@@ -16,12 +16,15 @@ from neurotrade.store._bundle import (
     verify_bundle,
 )
 from neurotrade.store._delete import delete_bundle
+from neurotrade.store._ledger import TrialLedger, configuration_hash
 from neurotrade.store._onnx import check_onnx, export_onnx, preprocess_path, rebuild_model
 
 __all__ = [
     "Bundle",
     "BundleRef",
+    "TrialLedger",
     "check_onnx",
+    "configuration_hash",
     "delete_bundle",
     "export_onnx",
     "list_bundles",

@@ -114,6 +114,7 @@ def train_classifier(
     extras_val: Mapping[str, np.ndarray] | None = None,
     checkpoint: str | Path | None = None,
     resume_from: str | Path | None = None,
+    identity: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Fit ``model`` (logits out); stop early on the validation loss and restore the best weights.
 
@@ -149,6 +150,9 @@ def train_classifier(
     resume_from
         A checkpoint to continue from: the run goes on after its epoch and ends exactly as the uninterrupted run
         would have (on the CPU). The training spec may differ only in ``epochs`` and ``device``.
+    identity
+        What else the weights depend on (the data's fingerprint, the features, the fold's sample positions):
+        saved in the checkpoint, and a checkpoint whose identity differs is refused on resume.
 
     Examples
     --------
@@ -197,7 +201,7 @@ def train_classifier(
         )
     order = torch.Generator().manual_seed(seed)  # CPU generator: the same order on every device
     stopping = spec.early_stopping
-    meta = _meta(spec, seed, kind, lookback, len(train), len(val))
+    meta = _meta(spec, seed, kind, lookback, len(train), len(val)) | {"identity": dict(identity or {})}
 
     result = TrainResult(device=str(device), amp=use_amp)
     best_weights = _clone(model.state_dict())
@@ -453,6 +457,12 @@ def _check_resumable(saved: dict[str, Any], current: dict[str, Any], path: str |
         f"{key} {saved.get(key)} (now {current[key]})"
         for key in ("seed", "input", "samples")
         if saved.get(key) != current[key]
+    ]
+    old_identity, new_identity = saved.get("identity", {}), current["identity"]
+    problems += [
+        f"{key} differs ({str(old_identity.get(key))[:40]} now {str(new_identity[key])[:40]})"
+        for key in new_identity
+        if old_identity.get(key) != new_identity[key]
     ]
     old, new = saved.get("spec", {}), current["spec"]
     problems += [f"training.{key} {old.get(key)!r} (now {new[key]!r})" for key in new if old.get(key) != new[key]]

@@ -1,0 +1,115 @@
+"""The workspace's trial ledger: every configuration evaluated on every dataset, so a deflated Sharpe ratio can
+count the trials a researcher really made instead of trusting a number typed into the spec.
+
+A *configuration* is the resolved strategy spec without its name (renaming a strategy does not make it a new
+idea; changing a seed, a threshold or a feature does). A *dataset* is the sha256 fingerprint of the bars. The
+ledger is one SQLite file in the workspace (``ledger.sqlite``), written in WAL mode with a busy timeout, so
+concurrent runs each add their row without losing another's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from neurotrade.errors import StoreError
+
+FILENAME = "ledger.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    configuration TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset);
+"""
+
+
+def configuration_hash(spec: Mapping[str, Any]) -> str:
+    """The identity of a configuration: sha256 of the resolved spec (as JSON, keys sorted) without ``name``.
+
+    Examples
+    --------
+    >>> configuration_hash({"name": "a", "seed": 1}) == configuration_hash({"name": "b", "seed": 1})
+    True
+    >>> configuration_hash({"seed": 1}) == configuration_hash({"seed": 2})
+    False
+    """
+    body = {key: value for key, value in spec.items() if key != "name"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class TrialLedger:
+    """Every evaluated configuration per dataset in one workspace.
+
+    Parameters
+    ----------
+    home
+        The workspace directory; the ledger is ``home / "ledger.sqlite"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ledger = TrialLedger(tempfile.mkdtemp())
+    >>> ledger.record("data-sha", {"name": "x", "seed": 1}, strategy="x")
+    1
+    >>> ledger.record("data-sha", {"name": "x", "seed": 2}, strategy="x")
+    2
+    >>> ledger.record("data-sha", {"name": "y", "seed": 2}, strategy="y")  # the same configuration again
+    2
+    >>> ledger.trials("data-sha"), ledger.trials("other-data")
+    (2, 0)
+    """
+
+    def __init__(self, home: str | Path) -> None:
+        self.path = Path(home) / FILENAME
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed on success, and the connection closed either way."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+            with connection:
+                yield connection
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"the trial ledger {self.path} cannot be used ({e}); it is damaged or not a neurotrade ledger: "
+                "move it aside (trial counts then start again from zero) or restore it from a backup"
+            ) from e
+        finally:
+            connection.close()
+
+    def record(self, dataset: str, spec: Mapping[str, Any], *, strategy: str, kind: str = "run") -> int:
+        """Add one evaluation and return how many distinct configurations this dataset has seen, itself included."""
+        with self._session() as connection:
+            connection.execute(
+                "INSERT INTO evaluations (dataset, configuration, strategy, kind, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                (dataset, configuration_hash(spec), strategy, kind, datetime.now(UTC).isoformat()),
+            )
+            return self._count(connection, dataset)
+
+    def trials(self, dataset: str) -> int:
+        """How many distinct configurations were evaluated on ``dataset`` (0 when none)."""
+        if not self.path.is_file():
+            return 0
+        with self._session() as connection:
+            return self._count(connection, dataset)
+
+    @staticmethod
+    def _count(connection: sqlite3.Connection, dataset: str) -> int:
+        row = connection.execute(
+            "SELECT COUNT(DISTINCT configuration) FROM evaluations WHERE dataset = ?", (dataset,)
+        ).fetchone()
+        return int(row[0])
