@@ -12,6 +12,7 @@ from neurotrade.cli import main
 from neurotrade.config import parse_strategy
 from neurotrade.errors import BacktestError
 from neurotrade.pipeline import run
+from neurotrade.store import load_bundle
 
 SPEC = parse_strategy(
     "name: replay\ndata: {source: synthetic, bars: 900}\nindicators: {rsi_14: {}, adx_14: {}}\n"
@@ -56,3 +57,18 @@ def test_cli(trained: tuple, tmp_path: Path, capsys) -> None:
         main(["--home", str(home), "backtest", str(path), "--from", "2001-01-01", "--to", "2001-12-31"])
     out = capsys.readouterr().out
     assert done.value.code in (0, None) and "buy & hold" in out and "in sample" in out
+
+
+def test_a_window_inside_the_last_labels_reach_is_in_sample(trained: tuple) -> None:
+    """The bar after the last validation sample is still inside that sample's label (t1 lies further on)."""
+    result, home = trained
+    documents = load_bundle(home / "models", "replay").documents
+    validation_last = pd.Timestamp(documents["split"]["folds"][-1]["validation"]["last"])
+    trained_until = pd.Timestamp(documents["split"]["trained_until"])
+    assert trained_until > validation_last
+    bars = pd.read_parquet(result.run_dir / "equity.parquet").index
+    start = validation_last + pd.Timedelta(days=1)
+    assert start <= trained_until
+    out = backtest_bundle(SPEC, home=home, start=str(start.date()), end=str(bars[-1].date()))
+    assert out.metrics["in_sample"]
+    assert out.metrics["trained_until"] == trained_until.isoformat()

@@ -195,3 +195,14 @@ def test_the_decision_trace_holds_features_probabilities_signal_and_position(two
     for key in ("deflated_sharpe_excess", "deflated_sharpe_absolute"):
         deflated = first.metrics["aggregate"]["strategy"][key]
         assert deflated is None or 0.0 <= deflated <= 1.0
+
+
+def test_diagnostics_one_might_tune_on_come_from_validation_rows(two_runs: tuple) -> None:
+    """Calibration and permutation importance are read on each fold's validation rows, never its test window."""
+    first, *_ = two_runs
+    calibration = json.loads((first.run_dir / "calibration.json").read_text())
+    importance = json.loads((first.run_dir / "importance.json").read_text())
+    assert calibration["rows"] == importance["rows"] == "validation"
+    validation = sum(f["split"]["validation"]["samples"] for f in first.metrics["folds"])
+    test = sum(f["split"]["test"]["samples"] for f in first.metrics["folds"])
+    assert calibration["samples"] == validation != test
