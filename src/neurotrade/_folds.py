@@ -45,11 +45,17 @@ BASELINES = ("logistic", "lorentzian_knn")
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One step of a run, for a progress display: a stage starting, or an epoch finished (``epoch`` set)."""
+    """One step of a run, for a progress display: a stage starting, or an epoch finished (``epoch`` set).
+
+    ``done`` and ``total`` count training epochs over the whole run (seeds x folds x networks x epochs), so one
+    bar with an ETA can cover all of it; a fit that stops early counts as its full epochs when it ends.
+    """
 
     stage: str
     message: str
     epoch: EpochReport | None = None
+    done: int | None = None
+    total: int | None = None
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

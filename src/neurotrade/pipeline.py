@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import logging
 import platform
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -83,7 +86,7 @@ def run(
     strategy: Strategy | str | Path,
     *,
     home: str | Path | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
     resume: bool = False,
 ) -> RunResult:
     """Evaluate a strategy out of sample (walk-forward by default), and save the bundle and the run folder.
@@ -101,7 +104,9 @@ def run(
     home
         The workspace (default: ``$NEUROTRADE_HOME``, else ``./workspace``).
     progress
-        Called with a :class:`ProgressEvent` as each stage starts and after each training epoch.
+        Called with a :class:`ProgressEvent` as each stage starts and after each training epoch. By default
+        (``None``) a progress bar with an ETA is shown when the run happens in a terminal or a notebook;
+        ``False`` shows nothing.
     resume
         Continue each fold's training from the checkpoint an interrupted run of the same strategy left behind.
 
@@ -117,13 +122,19 @@ def run(
     ... split: {folds: 2}
     ... training: {epochs: 3}
     ... \'\'\')
-    >>> result = run(spec, home=tempfile.mkdtemp())
+    >>> result = run(spec, home=tempfile.mkdtemp(), progress=False)
     >>> result.bundle.name, len(result.metrics["folds"])
     ('doc_demo/1d_v1', 2)
     """
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
-    say = progress or (lambda event: None)
+    with _progress_display(progress) as shown:
+        return _run(spec, home_dir, shown, resume)
+
+
+def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) -> RunResult:
+    tally = _Tally(shown)
+    say = tally.say
 
     say(ProgressEvent("data", f"loading {spec.data.instrument} bars ({spec.data.source}, {spec.data.timeframe})"))
     repairs: list[str] = []
@@ -145,6 +156,8 @@ def run(
     else:
         per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
     seeds = list(spec.training.seeds or [spec.seed])
+    networks = 1 + len(getattr(spec.model, "members", None) or [])  # an ensemble trains each member, then itself
+    tally.total = len(seeds) * len(fold_splits) * networks * spec.training.epochs
     dataset = data.fingerprint(bars)
     spec_json = spec.model_dump(mode="json")
     trials, trials_source = count_trials(home_dir, dataset, spec_json, spec.name, stated=bt.trials)
@@ -180,6 +193,7 @@ def run(
                         identity=identity,
                     )
                 )
+                tally.done = ((seeds.index(seed)) * len(fold_splits) + k + 1) * networks * spec.training.epochs
             say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
             runs.append((folds, evaluate(folds, per_year, trials=trials, trials_source=trials_source)))
     except BaseException:
@@ -254,6 +268,54 @@ def run(
     write_report(run_dir, bundle_dir=ref.path)
     claimed.finish()  # the run finished: nothing left to resume
     return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
+
+
+class _Tally:
+    """Counts training epochs over the whole run and stamps every event with ``done`` and ``total``."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.done = 0
+        self.total: int | None = None
+
+    def say(self, event: ProgressEvent) -> None:
+        if event.epoch is not None and self.total is not None:
+            self.done = min(self.done + 1, self.total)
+        self.callback(replace(event, done=self.done if self.total else None, total=self.total))
+
+
+@contextmanager
+def _progress_display(progress: ProgressCallback | bool | None) -> Iterator[ProgressCallback]:
+    """The caller's callback; or, by default in a terminal or a notebook, one tqdm bar over the training epochs."""
+    if callable(progress):
+        yield progress
+        return
+    if progress is False or (progress is None and not _interactive()):
+        yield lambda event: None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=None, unit="epoch", dynamic_ncols=True, leave=True)
+    try:
+
+        def show(event: ProgressEvent) -> None:
+            if event.total is not None and bar.total != event.total:
+                bar.reset(total=event.total)
+            if event.done is not None:
+                bar.n = event.done
+            bar.set_description(event.message, refresh=False)
+            bar.refresh()
+
+        yield show
+    finally:
+        bar.close()
+
+
+def _interactive() -> bool:
+    """True in a terminal or a Jupyter kernel: where a live progress bar can be drawn."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        return True
+    return "ipykernel" in sys.modules
 
 
 def count_trials(

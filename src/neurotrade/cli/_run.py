@@ -7,11 +7,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from neurotrade.cli._app import app
-from neurotrade.cli._context import console, state
+from neurotrade.cli._context import console, err_console, state
 from neurotrade.config import load_strategy
 from neurotrade.errors import ConfigError
 from neurotrade.pipeline import ProgressEvent, RunResult, run
@@ -68,28 +75,32 @@ def run_command(
     and save the last fold's model as a versioned bundle."""
     home = state(ctx).home
     spec = load_strategy(strategy or default_strategy())
+    # The bar, the stage lines and the log handler share stderr's console, so a warning printed mid-training
+    # lands above the bar instead of being glued onto it; the summary goes to stdout.
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=console,
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
         transient=True,
     ) as bar:
         task = bar.add_task("starting", total=None, detail="")
 
         def show(event: ProgressEvent) -> None:
             if event.epoch is None:
-                bar.update(task, description=event.message, total=None, completed=0, detail="")
-                console.print(f"[dim]·[/] {escape(event.message)}", highlight=False)
+                err_console.print(f"[dim]·[/] {escape(event.message)}", highlight=False)
+                bar.update(task, description=event.message, total=event.total, completed=event.done or 0)
                 return
             e = event.epoch
             bar.update(
                 task,
-                description=event.message.rsplit(":", 1)[0] if ":" in event.message else "training",
-                total=e.epochs,
-                completed=e.epoch,
+                description=event.message,
+                total=event.total,
+                completed=event.done,
                 detail=f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  best {e.best_val_loss:.4f}",
             )
 
