@@ -22,6 +22,14 @@ def make(n: int, horizons: list[int]) -> tuple[pd.DatetimeIndex, pd.Series]:
     return times, pd.Series(pd.DatetimeIndex(ends))
 
 
+def purge_zone_end(cv, t1: pd.Series, group: int) -> int:
+    """Position of the later of a group's last bar and its decided labels' last t1."""
+    start, stop = cv.bounds[group]
+    ends = t1.iloc[start:stop].dropna()
+    last = max(cv.times[stop - 1], ends.max()) if len(ends) else cv.times[stop - 1]
+    return int(cv.times.get_loc(last))
+
+
 cases = st.integers(60, 300).flatmap(
     lambda n: st.tuples(st.just(n), st.lists(st.integers(-1, 15), min_size=n, max_size=n))
 )
@@ -63,8 +71,9 @@ def test_no_training_label_overlaps_a_test_group(
             start, stop = cv.bounds[g]
             # no training label reaches into the test group's bars, decided or not
             assert not ((t[train] <= t[stop - 1]) & (end[train] >= t[start])).any()
-            # embargo: the bars right after each test group stay out of training
-            assert not ((train >= stop) & (train < stop + embargo)).any()
+            # embargo: the bars after the group's purge zone (its last bar or its labels' last t1) stay out too
+            after = purge_zone_end(cv, t1, g) + 1
+            assert not ((train >= stop) & (train < after + embargo)).any()
         assert purged + embargoed + len(train) == (labelled & ~in_test).sum()
     # every group appears exactly once on each path, tested by a split that holds it out
     paths = cv.paths()
@@ -97,17 +106,48 @@ def test_purge_on_both_sides_and_embargo() -> None:
     train, test = cv.splits[index]
     assert test.tolist() == list(range(10, 20)) + list(range(40, 50))
     # before each test group: labels 7..9 and 37..39 reach into it; after: test labels end up to 3 bars past the
-    # group (bars 20..22 and 50..52), and the embargo holds out 20, 21 and 50, 51
-    expected = [*range(7), *range(23, 37), *range(53, 57)]  # 57..59 are undecided
+    # group, so bars 20..22 and 50..52 are purged, and the embargo holds out the two bars after that: 23, 24, 53, 54
+    expected = [*range(7), *range(25, 37), 55, 56]  # 57..59 are undecided
     assert train.tolist() == expected
-    assert cv.embargoed[index] == 4 and cv.purged[index] == 3 + 3 + 1 + 1
+    assert cv.embargoed[index] == 4 and cv.purged[index] == 3 + 3 + 3 + 3
     assert cv.summary()["splits"][index] == {
         "test_groups": [1, 4],
         "train": len(expected),
         "test": 20,
-        "purged": 8,
+        "purged": 12,
         "embargoed": 4,
     }
+
+
+def test_the_embargo_follows_the_purge_zone() -> None:
+    """de Prado's embargo (AFML 7.4.2): the bars after the later of a test group's last bar and its labels' last
+    t1. With a 20-bar horizon, an embargo counted from the group's last bar would lie inside the purge zone."""
+    n, horizon, embargo = 300, 20, 5
+    times, t1 = make(n, [horizon] * n)
+    plain = combinatorial_purged_cv(times, t1, groups=6, test_groups=2, embargo=0)
+    embargoed = combinatorial_purged_cv(times, t1, groups=6, test_groups=2, embargo=embargo)
+    labelled = t1.notna().to_numpy()
+    checked = differ = 0
+    for index, combo in enumerate(embargoed.test_groups):
+        train0, _ = plain.splits[index]
+        train5, _ = embargoed.splits[index]
+        assert set(train5) <= set(train0)
+        differ += set(train5) != set(train0)  # embargo 5 takes samples away that embargo 0 kept
+        removed = set(train0) - set(train5)
+        zones = set()
+        for g in combo:
+            end = purge_zone_end(embargoed, t1, g)
+            zones |= set(range(end + 1, min(end + 1 + embargo, n)))
+            later = train5[train5 > end]
+            first = end + 1 + embargo
+            if first < n and labelled[first] and first in set(train0):
+                checked += 1
+                assert later[0] == first, (combo, g, later[:3])  # exactly `embargo` bars after the purge zone
+        assert removed == zones & set(train0)  # nothing else moved: the purge before each group is unchanged
+        assert embargoed.embargoed[index] == len(removed) and embargoed.purged[index] == plain.purged[index]
+        assert plain.embargoed[index] == 0
+    # every split but (4, 5), whose only bars after a purge zone are in test group 5 or undecided
+    assert differ == len(embargoed.splits) - 1 and checked >= 10
 
 
 def test_paths_for_four_groups() -> None:

@@ -2,9 +2,12 @@
 
 The samples are cut into N contiguous groups and every choice of k of them is one split's test set, the other
 groups its training set. Test groups sit between training groups, so a training label can reach forward into a
-test group, and a test label can reach forward into a training sample that follows it: both are purged. The first
-``embargo`` bars after each test group are also kept out of training, against serial correlation across the
-border. Each group is tested by C(N-1, k-1) splits, which stitch together into as many complete backtest paths.
+test group, and a test label can reach forward into a training sample that follows it: both are purged. The
+``embargo`` bars after that purge zone (after the later of the group's last bar and its labels' last t1) are also
+kept out of training, against serial correlation across the border: de Prado's embargo (AFML 7.4.2), whose
+``getEmbargoTimes`` moves the end of the test span ``h`` bars later before purging. An embargo counted from the
+group's last bar would lie inside the purge zone whenever labels look further ahead than the embargo, and remove
+nothing. Each group is tested by C(N-1, k-1) splits, which stitch together into as many complete backtest paths.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ class CPCV:
     bounds
         ``(start, stop)`` positions of each group; group g holds positions ``start <= p < stop``.
     purged, embargoed
-        How many training samples each split lost to purge and to the embargo.
+        How many training samples each split lost to purge (their [t, t1] overlaps a test group's span) and, of
+        the others, to the embargo (they start within ``embargo`` bars after a test group's purge zone).
     times
         The sample times the positions index into.
     """
@@ -128,7 +132,8 @@ def combinatorial_purged_cv(
     test_groups
         k, the number of groups each split tests, ``1 <= k < N``.
     embargo
-        Bars after each test group that are kept out of training.
+        Bars kept out of training after each test group's purge zone, counted on ``times`` from the first bar
+        after the later of the group's last bar and its labels' last t1.
 
     Returns
     -------
@@ -146,7 +151,9 @@ def combinatorial_purged_cv(
     A training sample at t with end time t1 is purged when [t, t1] overlaps any test group's span, from the
     group's first bar to the later of its last bar and its test labels' latest t1. That covers both sides: a
     training label before the group that reaches into it, and a test label that reaches a training sample after
-    the group.
+    the group. The embargo then removes the ``embargo`` bars that follow the span's end, so the first training
+    sample after a group starts ``embargo`` bars after its purge zone; the purge before a group is unchanged by it.
+    A sample that is both purged (by one group) and in an embargo (of another) counts as purged.
 
     Examples
     --------
@@ -156,8 +163,8 @@ def combinatorial_purged_cv(
     >>> len(cv.splits), len(cv.paths())
     (15, 5)
     >>> train, test = cv.splits[0]  # tests groups 0 and 1: bars 0..19
-    >>> test[[0, -1]].tolist(), train[[0, -1]].tolist()  # bar 20 embargoed, 21 reached by test label 19's t1
-    ([0, 19], [22, 57])
+    >>> test[[0, -1]].tolist(), train[[0, -1]].tolist()  # 20, 21 reach back to test label 19's t1: 22 embargoed
+    ([0, 19], [23, 57])
     """
     t_ns, t1_ns, labelled = end_times_ns(times, t1)
     n = len(times)
@@ -179,6 +186,9 @@ def combinatorial_purged_cv(
             )
         span_start[g] = t_ns[start]
         span_end[g] = max(t_ns[stop - 1], decided.max())
+    # The embargo begins at the first bar after the purge zone, not after the group's last bar (which would put it
+    # inside the purge zone whenever the labels look further ahead than the embargo).
+    embargo_from = np.searchsorted(t_ns, span_end, side="right")
 
     position = np.arange(n)
     splits: list[tuple[np.ndarray, np.ndarray]] = []
@@ -191,25 +201,25 @@ def combinatorial_purged_cv(
         blocked = np.zeros(n, dtype=bool)
         overlaps = np.zeros(n, dtype=bool)
         for g in combo:
-            stop = bounds[g][1]
-            blocked[stop : stop + embargo] = True
+            blocked[embargo_from[g] : embargo_from[g] + embargo] = True
             # NaT end times are the smallest int64, so undecided samples never overlap; they are not candidates.
             overlaps |= (t_ns <= span_end[g]) & (t1_ns >= span_start[g])
-        after_embargo = candidate & ~blocked
-        keep = after_embargo & ~overlaps
+        # Purge first, so the purged count is the overlap alone whatever the embargo; the embargo counts the rest.
+        purged_here = candidate & overlaps
+        embargoed_here = candidate & ~overlaps & blocked
+        keep = candidate & ~overlaps & ~blocked
         train = position[keep]
         if not len(train):
             raise SplitError(
                 f"split {index} (test groups {', '.join(map(str, combo))}) has no training samples left: of "
                 f"{int((~in_test).sum())} bars outside its test groups, {int((~in_test & ~labelled).sum())} have no "
-                f"decided label (t1), {int(after_embargo.sum())} were purged and "
-                f"{int(candidate.sum() - after_embargo.sum())} embargoed; use fewer test groups, a shorter label "
-                "lookahead or a smaller embargo"
+                f"decided label (t1), {int(purged_here.sum())} were purged and {int(embargoed_here.sum())} "
+                "embargoed; use fewer test groups, a shorter label lookahead or a smaller embargo"
             )
         splits.append((train, position[in_test & labelled]))
         chosen_groups.append(combo)
-        embargoed.append(int(candidate.sum() - after_embargo.sum()))
-        purged.append(int(after_embargo.sum() - keep.sum()))
+        embargoed.append(int(embargoed_here.sum()))
+        purged.append(int(purged_here.sum()))
     logger.debug("CPCV: %d groups, %d test groups, %d splits", groups, test_groups, len(splits))
     return CPCV(
         splits=splits,
