@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from neurotrade.config import parse_strategy
 from neurotrade.errors import BacktestError
 from neurotrade.pipeline import run
 from neurotrade.store import load_bundle
+from neurotrade.training import REPLAY_ATOL
 
 SPEC = parse_strategy(
     "name: replay\ndata: {source: synthetic, bars: 900}\nindicators: {rsi_14: {}, adx_14: {}}\n"
@@ -36,6 +38,10 @@ def test_the_engine_replays_the_last_folds_backtest_exactly(trained: tuple) -> N
     batch = batch[batch["fold"] == last["fold"]]
     assert out.decisions.index.equals(batch.index)
     assert (out.decisions["target"].to_numpy() == batch["target"].to_numpy()).all()
+    assert (out.decisions["signal"].to_numpy() == batch["signal"].to_numpy()).all()
+    # Probabilities to the float64 inference tolerance, not bit for bit: see neurotrade.training._inference.
+    columns = ["p_sell", "p_hold", "p_buy"]
+    np.testing.assert_allclose(out.decisions[columns], batch[columns], rtol=0, atol=REPLAY_ATOL)
     assert out.metrics["strategy"]["final_equity"] == pytest.approx(last["strategy"]["final_equity"], rel=1e-12)
     assert not out.metrics["in_sample"]
 

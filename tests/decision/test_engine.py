@@ -15,6 +15,7 @@ from neurotrade.decision import Decision, DecisionEngine, DecisionRules
 from neurotrade.errors import FeatureError, ModelError
 from neurotrade.features import Standardizer
 from neurotrade.models import build_model
+from neurotrade.training import REPLAY_ATOL
 
 
 def _replay(engine: DecisionEngine, bars: pd.DataFrame, start: pd.Timestamp) -> list[Decision]:
@@ -26,6 +27,8 @@ def _replay(engine: DecisionEngine, bars: pd.DataFrame, start: pd.Timestamp) -> 
 
 
 def test_replay_equals_the_batch_run(replayed_run: tuple, replay_home: Path) -> None:
+    """Signals and targets exactly; probabilities to REPLAY_ATOL (1e-9), which float64 inference meets on any
+    x86-64 whatever the batch shape (float32 would differ by ~1e-8 between one row and a batch)."""
     _, bars, name, last = replayed_run
     engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
     decisions = _replay(engine, bars, last.index[0])
@@ -34,10 +37,28 @@ def test_replay_equals_the_batch_run(replayed_run: tuple, replay_home: Path) -> 
     assert all(d.ready for d in window)
     proba = np.stack([d.proba for d in window])
     expected = last[["p_sell", "p_hold", "p_buy"]].to_numpy()
-    np.testing.assert_allclose(proba, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(proba, expected, rtol=0, atol=REPLAY_ATOL)
     assert [d.signal for d in window] == last["signal"].tolist()
     assert [d.target for d in window] == last["target"].tolist()
     assert len(set(last["signal"])) > 1  # the comparison covers more than one kind of signal
+
+
+def test_the_engine_runs_one_float64_row_per_bar(replayed_run: tuple, replay_home: Path) -> None:
+    """No batch of copies to match a BLAS kernel: one row (or window) in float64, through a copy made once."""
+    _, bars, name, _ = replayed_run
+    engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
+    net = engine.inference_model
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    assert all(p.dtype == torch.float32 for p in engine.model.parameters())  # the trained model is left as it was
+    seen: list[tuple[tuple[int, ...], torch.dtype]] = []
+    net.register_forward_pre_hook(lambda _, args: seen.append((tuple(args[0].shape), args[0].dtype)))
+    decisions = [engine.update(bar) for _, bar in bars.iloc[:80].iterrows()]
+    assert engine.inference_model is net
+    ready = sum(d.ready for d in decisions)
+    assert ready > 0 and len(seen) == ready
+    width = len(engine.resolved_features)
+    shape = (1, engine.lookback, width) if engine.windows else (1, width)
+    assert set(seen) == {(shape, torch.float64)}
 
 
 def test_warm_up_gives_no_decision(replayed_run: tuple, replay_home: Path) -> None:

@@ -1,8 +1,11 @@
 """The live decision engine: a saved bundle turned into one decision per new bar, exactly as the batch run decided.
 
 bar ─▶ FeatureStream (indicators, memberships, context, lags, coarser timeframes once closed)
-    ─▶ check against the bundle's resolved_features ─▶ scaler.json ─▶ model (last ``lookback`` rows for a
-       window model) ─▶ softmax in float64 ─▶ DecisionRules (threshold, position, spacing, edge) ─▶ Decision
+    ─▶ check against the bundle's resolved_features ─▶ scaler.json ─▶ the model's float64 copy (last ``lookback``
+       rows for a window model) ─▶ softmax ─▶ DecisionRules (threshold, position, spacing, edge) ─▶ Decision
+
+The model runs in float64 on the CPU, one row (or window) per bar, exactly as the batch run's ``predict_proba``
+runs it on a whole window: float32 would round differently by batch shape and CPU (see ``training._inference``).
 """
 
 from __future__ import annotations
@@ -26,13 +29,9 @@ from neurotrade.features import Standardizer
 from neurotrade.labels import CLASS_NAMES
 from neurotrade.models import build_model
 from neurotrade.store import Bundle
+from neurotrade.training import inference_copy
 
 log = logging.getLogger(__name__)
-
-# On the CPU a one-row matmul takes a matrix-vector path that rounds differently (~1e-8) from the batched
-# matrix-matrix path the batch run's predict_proba takes; a batch of copies goes through the batched path, so the
-# engine's probabilities equal the batch ones bit for bit.
-_BATCH_COPIES = 8
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,8 @@ class DecisionEngine:
     strategy
         The resolved spec the model was trained with.
     model
-        The trained network (put in eval mode here).
+        The trained network (put in eval mode here). The engine runs a float64 copy of it made here: changing
+        ``model``'s weights later does not change the engine's decisions; build a new engine instead.
     scaler
         The fitted scaler of the model's training rows.
     resolved_features
@@ -86,6 +86,8 @@ class DecisionEngine:
 
     Attributes
     ----------
+    inference_model
+        The float64 CPU copy of ``model`` that :meth:`update` runs (:func:`neurotrade.training.inference_copy`).
     position
         The position the next decision starts from: the previous target, or what the caller sets (a live broker's
         actual position).
@@ -125,6 +127,7 @@ class DecisionEngine:
             )
         self.resolved_features = list(resolved_features)
         self.model = model.eval()
+        self.inference_model = inference_copy(model)
         self.scaler = scaler
         self.windows = getattr(model, "input_kind", "rows") != "rows"
         self.lookback = int(getattr(model, "lookback", 1))
@@ -237,14 +240,10 @@ class DecisionEngine:
         return Decision(stamp, row, proba, CLASS_NAMES[signal], target)
 
     def _proba(self) -> np.ndarray:
-        x = np.stack(self._rows) if self.windows else self._rows[-1][None, :]  # (L, F) or (1, F)
-        tensor = torch.as_tensor(x, dtype=torch.float32)
-        batch = tensor.expand(_BATCH_COPIES, *tensor.shape)  # (B, L, F) or (B, 1, F)
-        if not self.windows:
-            batch = batch[:, 0, :]  # (B, F)
+        x = np.stack(self._rows)[None] if self.windows else self._rows[-1][None, :]  # (1, L, F) or (1, F)
         with torch.no_grad():
-            logits = self.model(batch)[:1]  # (1, C)
-        return torch.softmax(logits.double(), dim=-1)[0].numpy()
+            logits = self.inference_model(torch.as_tensor(x, dtype=torch.float64))  # (1, C)
+        return torch.softmax(logits, dim=-1)[0].numpy()
 
 
 def _time_of(bar: Mapping[str, Any], time: pd.Timestamp | None) -> pd.Timestamp:

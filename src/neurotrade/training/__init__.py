@@ -1,9 +1,9 @@
 """Training: device choice, seeding, the trainer (rows and windows, schedules, checkpoints), metrics and
 collapse checks, and the seed-variance summary."""
 
-from neurotrade.training._batches import predict_proba
 from neurotrade.training._checkpoint import load_checkpoint
 from neurotrade.training._device import seed_everything, select_device
+from neurotrade.training._inference import REPLAY_ATOL, inference_copy, predict_proba
 from neurotrade.training._losses import focal_loss
 from neurotrade.training._metrics import classification_metrics, collapse_warnings, expected_calibration_error
 from neurotrade.training._schedule import PlateauScheduler, cosine_lr
@@ -11,6 +11,7 @@ from neurotrade.training._seeds import summarize_seeds
 from neurotrade.training._trainer import EpochReport, TrainResult, make_optimizer, train_classifier
 
 __all__ = [
+    "REPLAY_ATOL",
     "EpochReport",
     "PlateauScheduler",
     "TrainResult",
@@ -19,6 +20,7 @@ __all__ = [
     "cosine_lr",
     "expected_calibration_error",
     "focal_loss",
+    "inference_copy",
     "load_checkpoint",
     "make_optimizer",
     "predict_proba",

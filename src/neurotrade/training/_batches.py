@@ -84,11 +84,13 @@ def make_inputs(
     device: torch.device,
     name: str,
     matrix: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> Inputs:
-    """Check ``x`` (and ``positions``) against what the model reads, and put them on ``device`` as float32.
+    """Check ``x`` (and ``positions``) against what the model reads, and put them on ``device`` as ``dtype``.
 
     ``matrix``, when given, is ``x`` already on the device (the validation set shares the training set's matrix
-    instead of a second copy). ``name`` is the argument's name for messages (``x_train``, ``x_val``).
+    instead of a second copy). ``name`` is the argument's name for messages (``x_train``, ``x_val``). Training
+    reads float32; inference (``predict_proba``) float64.
 
     Examples
     --------
@@ -107,7 +109,7 @@ def make_inputs(
             )
         if not windows and len(shape) != 2:
             raise ModelError(f"{name} has shape {shape}, but the model reads (samples, features) rows")
-        tensor = matrix if matrix is not None else _to_device(x, device)
+        tensor = matrix if matrix is not None else _to_device(x, device, dtype)
         return Inputs(tensor, None, windows=windows, lookback=lookback)
     if len(shape) != 2:
         raise ModelError(f"with positions, {name} must be the (rows, features) matrix, got shape {shape}")
@@ -124,53 +126,11 @@ def make_inputs(
         )
     if len(pos) and pos.max() >= shape[0]:
         raise ModelError(f"positions for {name} include row {int(pos.max())}, but {name} has {shape[0]} rows")
-    tensor = matrix if matrix is not None else _to_device(x, device)
+    tensor = matrix if matrix is not None else _to_device(x, device, dtype)
     return Inputs(tensor, torch.as_tensor(pos, dtype=torch.long, device=device), windows=windows, lookback=lookback)
 
 
-def _to_device(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+def _to_device(x: np.ndarray | torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
-        return x.detach().to(device=device, dtype=torch.float32).contiguous()
-    return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=device)
-
-
-def predict_proba(model: nn.Module, x: np.ndarray | torch.Tensor, positions: np.ndarray | None = None) -> np.ndarray:
-    """Class probabilities (float64, rows summing to 1) of any model, rows or windows, in eval mode.
-
-    The softmax of the model's logits, taken on the CPU in float64 (as every model's own ``predict_proba``), in
-    chunks of about 65,536 feature rows.
-
-    Parameters
-    ----------
-    model
-        A trained model; it stays on its device, and the inputs go there in chunks.
-    x
-        The samples' inputs, or with ``positions`` the whole ``(rows, features)`` matrix.
-    positions
-        The row of each sample in ``x``; a window model reads the ``lookback`` rows ending there.
-
-    Returns
-    -------
-    ``(samples, classes)`` array.
-
-    Examples
-    --------
-    >>> from neurotrade.models import MLP
-    >>> predict_proba(MLP(2, 3, [4]), np.zeros((5, 2)), np.array([1, 4])).shape
-    (2, 3)
-    """
-    kind, lookback = input_shape(model)
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    inputs = make_inputs(x, positions, kind=kind, lookback=lookback, device=device, name="x")
-    if len(inputs) == 0:
-        raise ModelError("predict_proba got no samples; pass at least one row (or position)")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            # Softmax on the CPU in float64: rows sum to 1, and MPS has no float64.
-            parts = [torch.softmax(model(batch).cpu().double(), dim=-1) for _, batch in inputs.chunks()]  # (B, C)
-    finally:
-        model.train(was_training)
-    return torch.cat(parts).numpy()
+        return x.detach().to(device=device, dtype=dtype).contiguous()
+    return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=device)
