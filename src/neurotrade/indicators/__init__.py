@@ -17,21 +17,9 @@ True
 
 from __future__ import annotations
 
-# The family modules register their indicators when imported.
-from neurotrade.indicators import (  # noqa: F401
-    _averages,
-    _channels,
-    _composite,
-    _directional,
-    _ehlers,
-    _momentum,
-    _oscillators,
-    _range,
-    _trend,
-    _volatility,
-    _volume,
-)
-from neurotrade.indicators._compute import IndicatorStream, compute, stream
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from neurotrade.indicators._params import Param
 from neurotrade.indicators._registry import (
     IndicatorInfo,
@@ -40,6 +28,13 @@ from neurotrade.indicators._registry import (
     get,
     validate_params,
 )
+
+# compute and stream need pandas and the numba kernels: they load on first use, so describing indicators and
+# validating a strategy's parameters (the registry's declarations) stays fast.
+if TYPE_CHECKING:
+    from neurotrade.indicators._compute import IndicatorStream, compute, stream
+
+_LAZY = {"IndicatorStream", "compute", "stream"}
 
 __all__ = [
     "IndicatorInfo",
@@ -52,3 +47,15 @@ __all__ = [
     "stream",
     "validate_params",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'neurotrade.indicators' has no attribute {name!r}")
+    value = getattr(importlib.import_module("neurotrade.indicators._compute"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

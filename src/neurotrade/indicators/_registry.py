@@ -3,12 +3,18 @@
 A family module (``_trend``, ``_momentum``, ``_volatility``, ...) declares an indicator by calling
 :func:`register` once with its :class:`IndicatorInfo` and its two numba kernels. Everything else
 (parameter checks, ``compute``, ``stream``, the config validator, the feature builder) reads the
-registry, so adding an indicator is one ``register`` call next to its kernels.
+registry, so adding an indicator is one ``register`` call next to its kernels (and, to keep validation
+fast, ``python -m neurotrade.indicators._catalog`` afterwards).
+
+The family modules are imported on first need of a kernel (:func:`entry`). Until then the declarations
+(:func:`available`, :func:`get`, :func:`check_params`) come from ``catalog.json``, a snapshot of them that
+is used only while it matches the sources it was made from, so checking a strategy does not load numba.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,15 +23,33 @@ from neurotrade.errors import IndicatorError
 from neurotrade.indicators._params import Greater, Param, check_value
 
 __all__ = [
+    "FAMILIES",
     "Entry",
     "IndicatorInfo",
     "available",
     "check_params",
+    "declarations",
     "entry",
     "get",
+    "load_kernels",
     "register",
     "validate_params",
 ]
+
+# The family modules: each registers its indicators, with their numba kernels, when imported.
+FAMILIES = (
+    "_averages",
+    "_channels",
+    "_composite",
+    "_directional",
+    "_ehlers",
+    "_momentum",
+    "_oscillators",
+    "_range",
+    "_trend",
+    "_volatility",
+    "_volume",
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +141,10 @@ class Entry:
 
 
 _REGISTRY: dict[str, Entry] = {}
+_kernels_loaded = False
+
+# What validation needs of an indicator: its description and the constraints between its parameters.
+Declaration = tuple[IndicatorInfo, tuple[Greater, ...]]
 
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -172,13 +200,42 @@ def register(
     return info
 
 
+def load_kernels() -> None:
+    """Import every family module, registering each indicator with its kernels (once; loads numba)."""
+    global _kernels_loaded
+    if not _kernels_loaded:
+        for family in FAMILIES:
+            importlib.import_module(f"neurotrade.indicators.{family}")
+        _kernels_loaded = True
+
+
 def entry(name: str) -> Entry:
-    """Return the registry entry of ``name`` (see :func:`get` for the errors)."""
+    """Return the registry entry of ``name``, kernels included (see :func:`get` for the errors)."""
+    load_kernels()
+    return _lookup(name, _REGISTRY)
+
+
+def declarations() -> dict[str, Declaration]:
+    """Every indicator's description and parameter constraints, by name, without loading numba when possible.
+
+    From the catalog snapshot while it matches the sources, else from the registered kernels.
+    """
+    if not _kernels_loaded:
+        from neurotrade.indicators._catalog import fresh_declarations
+
+        found = fresh_declarations()
+        if found is not None:
+            return found
+        load_kernels()
+    return {name: (e.info, e.constraints) for name, e in _REGISTRY.items()}
+
+
+def _lookup(name: str, table: Mapping[str, Any]) -> Any:
     if not isinstance(name, str):
         raise IndicatorError(f"an indicator name must be a string, got {name!r}")
-    found = _REGISTRY.get(name.lower())
+    found = table.get(name.lower())
     if found is None:
-        names = sorted(_REGISTRY)
+        names = sorted(table)
         close = difflib.get_close_matches(name.lower(), names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
         raise IndicatorError(f"unknown indicator {name!r}{hint} Available indicators: {', '.join(names)}")
@@ -194,7 +251,8 @@ def available() -> list[IndicatorInfo]:
     >>> [info.name for info in available()][:3]
     ['ad', 'adosc', 'adx']
     """
-    return [_REGISTRY[name].info for name in sorted(_REGISTRY)]
+    declared = declarations()
+    return [declared[name][0] for name in sorted(declared)]
 
 
 def get(name: str) -> IndicatorInfo:
@@ -211,7 +269,8 @@ def get(name: str) -> IndicatorInfo:
     >>> get("rsi").defaults()
     {'period': 14}
     """
-    return entry(name).info
+    info: IndicatorInfo = _lookup(name, declarations())[0]
+    return info
 
 
 def check_params(name: str, params: Mapping[str, object]) -> tuple[dict[str, int | float], list[tuple[str, str]]]:
@@ -244,8 +303,8 @@ def check_params(name: str, params: Mapping[str, object]) -> tuple[dict[str, int
     >>> check_params("macd", {"slow": 10})
     ({'fast': 12, 'slow': 10, 'signal': 9}, [('slow', 'must be greater than fast (12), got 10')])
     """
-    found = entry(name)
-    declared = {p.name: p for p in found.info.params}
+    info, constraints = _lookup(name, declarations())
+    declared = {p.name: p for p in info.params}
     problems: list[tuple[str, str]] = []
     for key in params:
         if key not in declared:
@@ -253,10 +312,10 @@ def check_params(name: str, params: Mapping[str, object]) -> tuple[dict[str, int
             if close:
                 hint = f"did you mean {close[0]!r}?"
             else:
-                hint = f"{found.info.name} takes {', '.join(declared) or 'no parameters'}"
+                hint = f"{info.name} takes {', '.join(declared) or 'no parameters'}"
             problems.append((str(key), f"unknown parameter; {hint}"))
     values: dict[str, int | float] = {}
-    for param in found.info.params:
+    for param in info.params:
         if param.name not in params:
             values[param.name] = param.default
             continue
@@ -265,7 +324,7 @@ def check_params(name: str, params: Mapping[str, object]) -> tuple[dict[str, int
             values[param.name] = value
         else:
             problems.append((param.name, str(problem)))
-    for constraint in found.constraints:
+    for constraint in constraints:
         violated = constraint.check(values)
         if violated is not None:
             problems.append(violated)
@@ -289,6 +348,6 @@ def validate_params(name: str, **params: Any) -> dict[str, int | float]:
     values, problems = check_params(name, params)
     if problems:
         lines = "\n".join(f"  {key}: {message}" for key, message in problems)
-        canonical = entry(name).info.name
+        canonical = get(name).name
         raise IndicatorError(f"invalid parameters for indicator {canonical!r}:\n{lines}")
     return values
