@@ -40,7 +40,7 @@ def test_internal_error_exits_1_without_traceback(monkeypatch, tmp_path, small_s
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("neurotrade.cli._run.run", broken)
+    monkeypatch.setattr("neurotrade.pipeline.run", broken)
     code, _, err = call(["--home", str(tmp_path), "run", str(small_strategy_file)], capsys)
     assert code == 1 and "internal error: RuntimeError: boom" in err and "Traceback" not in err
 
@@ -49,7 +49,7 @@ def test_library_errors_raised_anywhere_exit_2(monkeypatch, tmp_path, small_stra
     def bad_data(*args, **kwargs):
         raise DataError("bars.csv: 'high' is below 'low' at line 17")
 
-    monkeypatch.setattr("neurotrade.cli._run.run", bad_data)
+    monkeypatch.setattr("neurotrade.pipeline.run", bad_data)
     code, _, err = call(["--home", str(tmp_path), "run", str(small_strategy_file)], capsys)
     assert code == 2 and "bars.csv: 'high' is below 'low' at line 17" in err
 

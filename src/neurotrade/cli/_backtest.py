@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from neurotrade._replay import backtest_bundle
+from neurotrade._examples import resolve_strategy
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
 from neurotrade.cli._run import METRIC_ROWS
+from neurotrade.errors import BacktestError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Shown when a --from or --to value is not a date.
+DATE_EXAMPLE = "2015-06-30 (or 2015-06-30T14:30 for intraday bars, UTC)"
 
 
 @app.command("backtest")
 def backtest_command(
     ctx: typer.Context,
-    strategy: Annotated[Path, typer.Argument(help="Strategy YAML (its data section chooses the bars).")],
+    strategy: Annotated[
+        Path,
+        typer.Argument(help="Strategy YAML, or a packaged example's name (its data section chooses the bars)."),
+    ],
     model: Annotated[str, typer.Option("--model", help="Bundle version, e.g. 1d_v2, or latest.")] = "latest",
     start: Annotated[str | None, typer.Option("--from", help="First bar to trade (date). Default: the first.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last bar to trade (date). Default: the last.")] = None,
@@ -29,13 +39,18 @@ def backtest_command(
     Every bar from the start of the data warms the indicators up; trading starts flat at --from. A window that
     begins before the end of the model's own training data is flagged as in sample.
     """
+    # Both dates are read before the library loads, so a typo is answered at once.
+    first, last = parse_date("--from", start), parse_date("--to", end)
+    path = resolve_strategy(strategy)
+    from neurotrade._replay import backtest_bundle
+
     with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
         task = bar.add_task("bars", total=None)
         out = backtest_bundle(
-            strategy,
+            path,
             model=model,
-            start=start,
-            end=end,
+            start=first,
+            end=last,
             home=state(ctx).home,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
@@ -56,3 +71,23 @@ def backtest_command(
             "these numbers say nothing about how it trades unseen bars",
             highlight=False,
         )
+
+
+def parse_date(option: str, value: str | None) -> pd.Timestamp | None:
+    """The UTC time a ``--from``/``--to`` value names (naive, as the replay expects), or a one-line user error.
+
+    Times with an offset are converted to UTC; times without one are read as UTC.
+    """
+    if value is None:
+        return None
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(value.strip())
+    except (ValueError, OverflowError) as e:  # DateParseError and OutOfBoundsDatetime are ValueErrors
+        # pandas ends its message with the value itself, which the message below already quotes.
+        reason = str(e).rsplit(": ", 1)[0] or "unreadable"
+        raise BacktestError(f"{option} {value!r} is not a date ({reason}); give one like {DATE_EXAMPLE}") from e
+    if stamp is pd.NaT:
+        raise BacktestError(f"{option} {value!r} is not a date; give one like {DATE_EXAMPLE}")
+    return stamp if stamp.tzinfo is None else stamp.tz_convert("UTC").tz_localize(None)

@@ -5,6 +5,7 @@ from neurotrade.cli import (
     _backtest,  # noqa: F401
     _data,  # noqa: F401
     _indicators,  # noqa: F401
+    _init,  # noqa: F401
     _models,  # noqa: F401
     _report,  # noqa: F401
     _run,  # noqa: F401

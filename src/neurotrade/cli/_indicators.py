@@ -7,9 +7,8 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich import box
 from rich.markup import escape
@@ -17,11 +16,12 @@ from rich.table import Table
 
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
-from neurotrade.config import DataSpec
-from neurotrade.data import DataStore, parse_timeframe, sample_symbols
 from neurotrade.errors import DataError, IndicatorError
-from neurotrade.indicators import IndicatorInfo, Param, available, compute, get, validate_params
-from neurotrade.pipeline import load_bars
+
+# The library (pandas, numba kernels) is imported inside the commands, so `neurotrade --help` starts at once.
+if TYPE_CHECKING:
+    from neurotrade.config import DataSpec
+    from neurotrade.indicators import IndicatorInfo, Param
 
 indicators_app = typer.Typer(
     help="List the indicators, describe one, or compute one on stored or bundled bars.",
@@ -39,6 +39,8 @@ def list_command(
     ] = False,
 ) -> None:
     """List every indicator: parameters (type, default, range), outputs, warm-up at defaults, TA-Lib twin."""
+    from neurotrade.indicators import available
+
     infos = available()
     if as_json:
         typer.echo(json.dumps([_describe(info) for info in infos], indent=2))
@@ -68,6 +70,8 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the description as JSON.")] = False,
 ) -> None:
     """Describe one indicator: what it computes and from which source, its parameters, outputs and warm-up."""
+    from neurotrade.indicators import get
+
     info = get(name)
     if as_json:
         typer.echo(json.dumps({**_describe(info), "definition": info.definition}, indent=2))
@@ -117,6 +121,9 @@ def compute_command(
     rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="Rows to print when not writing a file.")] = 10,
 ) -> None:
     """Compute an indicator on a symbol's bars: print the last rows, or write them all to a file."""
+    from neurotrade.indicators import compute, get, validate_params
+    from neurotrade.pipeline import load_bars
+
     info = get(name)
     values = validate_params(info.name, **_parse_params(param or []))
     if out is not None and out.suffix.lower() not in _OUT_SUFFIXES:
@@ -228,6 +235,9 @@ def _number_or_text(text: str) -> object:
 
 def _data_spec(home: Path, symbol: str, timeframe: str) -> tuple[DataSpec, str]:
     """Where the bars of ``symbol`` come from: the workspace store if it holds the symbol, else the bundled sample."""
+    from neurotrade.config import DataSpec
+    from neurotrade.data import DataStore, parse_timeframe, sample_symbols
+
     tf = parse_timeframe(timeframe).name
     if not _SYMBOL.match(symbol):
         raise DataError(f"invalid symbol {symbol!r}: use letters, digits, '.', '_' and '-' only")
@@ -255,6 +265,8 @@ def _data_spec(home: Path, symbol: str, timeframe: str) -> tuple[DataSpec, str]:
 
 
 def _when(t: object) -> str:
+    import pandas as pd
+
     stamp = pd.Timestamp(t)  # type: ignore[arg-type]
     return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.strftime("%Y-%m-%d %H:%M")
 

@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
-from neurotrade.report import write_report
 
 
 @app.command("report")
@@ -29,6 +28,8 @@ def report_command(
     ] = None,
 ) -> None:
     """Write RUN_DIR/report.html (one self-contained page that works offline) and print its path."""
+    from neurotrade.report import write_report
+
     runs = state(ctx).home / "runs"
     # A name under the workspace's runs also finds near misses there ("did you mean ...").
     if not run_dir.is_dir() and not run_dir.is_absolute() and (runs / run_dir).parent.is_dir():

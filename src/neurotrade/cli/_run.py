@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,35 +17,40 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from neurotrade._examples import example_strategy, resolve_strategy
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, err_console, state
-from neurotrade.config import load_strategy
 from neurotrade.errors import ConfigError
-from neurotrade.pipeline import ProgressEvent, RunResult, run
+
+# The library (pandas, torch, numba) is imported inside the commands, so `--help` and `validate` start at once.
+if TYPE_CHECKING:
+    from neurotrade.pipeline import ProgressEvent, RunResult
 
 DEFAULT_STRATEGY = Path("strategies") / "default.yaml"
 MAX_WARNINGS = 5
 
 
 def default_strategy() -> Path:
-    """``strategies/default.yaml`` under the current folder (the repository's default strategy)."""
+    """``strategies/default.yaml`` under the current folder when there is one, else the packaged default."""
     if DEFAULT_STRATEGY.is_file():
         return DEFAULT_STRATEGY
-    raise ConfigError(
-        f"no strategy given and {DEFAULT_STRATEGY} does not exist here; pass a strategy file, e.g. "
-        "`neurotrade run path/to/strategy.yaml`, or run from the repository root"
-    )
+    return example_strategy("default")
 
 
 @app.command("validate")
 def validate_command(
-    files: Annotated[list[Path], typer.Argument(help="Strategy YAML files to check.", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Strategy YAML files, or names of packaged examples, to check.", show_default=False),
+    ],
 ) -> None:
     """Check strategy files: print OK, or every error as file:line key.path: message."""
+    from neurotrade.config import load_strategy
+
     failed = 0
     for file in files:
         try:
-            load_strategy(file)
+            load_strategy(resolve_strategy(file))
         except ConfigError as e:
             failed += 1
             for problem in e.problems:
@@ -62,7 +67,8 @@ def run_command(
     strategy: Annotated[
         Path | None,
         typer.Argument(
-            help="Strategy YAML. Default: strategies/default.yaml (AAPL daily, bundled data).",
+            help="Strategy YAML, or the name of a packaged example (synthetic_lstm ...). "
+            "Default: strategies/default.yaml, else the packaged default (AAPL daily, bundled data).",
             show_default=False,
         ),
     ] = None,
@@ -73,8 +79,11 @@ def run_command(
 ) -> None:
     """Evaluate the strategy out of sample (walk-forward by default), beside buy-and-hold and two baselines,
     and save the last fold's model as a versioned bundle."""
+    from neurotrade.config import load_strategy
+    from neurotrade.pipeline import run
+
     home = state(ctx).home
-    spec = load_strategy(strategy or default_strategy())
+    spec = load_strategy(resolve_strategy(strategy) if strategy else default_strategy())
     # The bar, the stage lines and the log handler share stderr's console, so a warning printed mid-training
     # lands above the bar instead of being glued onto it; the summary goes to stdout.
     with Progress(
