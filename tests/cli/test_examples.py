@@ -162,3 +162,22 @@ def test_dates_are_read_as_utc() -> None:
     assert str(parse_date("--to", " 2015-06-30T14:30+02:00 ")) == "2015-06-30 12:30:00"
     with pytest.raises(BacktestError, match="--to 'nan' is not a date; give one like"):
         parse_date("--to", "nan")
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (["backtest", "synthetic_lstm", "--from", "2015-06-30"], "neurotrade._replay.backtest_bundle"),
+        (["audit", "synthetic_lstm"], "neurotrade.audit.audit"),
+    ],
+    ids=["backtest", "audit"],
+)
+def test_backtest_and_audit_find_packaged_strategies_by_name(command, target, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def fake(strategy, **kwargs):
+        raise DataError(f"given {strategy}")
+
+    monkeypatch.setattr(target, fake)
+    code, _, err = call(["--home", str(tmp_path), *command], capsys)
+    assert code == 2 and f"given {PACKAGED / 'synthetic_lstm.yaml'}" in " ".join(err.split())
