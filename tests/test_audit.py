@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from neurotrade import features, pipeline
+from neurotrade import _folds, features, labels, pipeline, splits
 from neurotrade.audit import audit
 from neurotrade.cli import main
 from neurotrade.config import parse_strategy
@@ -36,6 +37,7 @@ def test_every_example_strategy_passes(path: Path) -> None:
     report = audit(path, cuts=9)
     assert report.ok, report.leaks
     assert all(c.cuts > 0 for c in report.columns)
+    assert set(checked(report)) >= CHECKS  # the real split and every fold's fitted state were checked
 
 
 def test_clean_strategies_pass_and_report_warm_up() -> None:
@@ -77,7 +79,9 @@ def test_catches_a_scaler_fitted_on_the_full_sample(monkeypatch) -> None:
         return scaler.transform(frame.to_numpy()), scaler
 
     monkeypatch.setattr(pipeline, "scale_features", full_sample)
-    assert leaking(audit(DAILY, cuts=6)) == {"scaled features"}
+    report = audit(DAILY, cuts=6)
+    assert {"scaled features", "scaler"} <= leaking(report)
+    assert not {c.column for c in report.columns if c.kind in ("feature", "label", "split")} & leaking(report)
 
 
 def test_catches_a_daily_feature_used_before_the_day_closes(monkeypatch) -> None:
@@ -117,3 +121,133 @@ def test_cli_exits_3_on_a_leak_and_0_when_clean(monkeypatch, tmp_path, capsys) -
     with pytest.raises(SystemExit) as leaked:
         main(["audit", str(path), "--cuts", "4"])
     assert leaked.value.code == 3 and "leaks found in: 1d_rsi_14" in capsys.readouterr().out
+
+
+FORWARD = parse_strategy(
+    "name: f\ndata: {source: synthetic, bars: 1200}\nindicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    "labels: {type: forward_return, horizon: 10}\ntraining: {class_weights: balanced}\n"
+)
+CHRONOLOGICAL = parse_strategy(
+    "name: c\ndata: {source: synthetic, bars: 900}\nindicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    "split: {method: chronological, embargo: 7}\n"
+)
+ROLLING_FUZZY = parse_strategy(
+    "name: r\ndata: {source: synthetic, bars: 1200}\nindicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    "split: {folds: 3, scheme: rolling, train_window: 0.3, first_train: 0.4}\n"
+    "model: {type: fuzzy, rules: 8, antecedents: 1}\n"
+)
+CHECKS = {"purge", "embargo", "scaler", "training targets", "baselines"}
+
+
+def checked(report) -> dict[str, str]:
+    return {c.column: c.kind for c in report.columns if c.kind in ("split", "fitted")}
+
+
+def test_the_split_and_fitted_state_are_checked_and_clean_strategies_pass() -> None:
+    for spec, extra in ((FORWARD, {"quantile thresholds", "class weights"}), (CHRONOLOGICAL, set())):
+        report = audit(spec, cuts=3)
+        assert report.ok, report.leaks
+        assert set(checked(report)) == CHECKS | extra
+        assert all(c.cuts > 0 for c in report.columns)
+    report = audit(ROLLING_FUZZY, cuts=3)
+    assert report.ok, report.leaks
+    assert report.folds == 3 and "model preparation" in checked(report)
+    fitted = {c.column: c.cuts for c in report.columns if c.kind == "fitted"}
+    # every fold under both perturbations; the baselines (slow, the same code in every fold) in the first fold only
+    assert fitted.pop("baselines") == 2 and set(fitted.values()) == {3 * 2}
+
+
+def unpurged_splits(times, t1, spec):
+    """The walk-forward folds made as if every label ended on its own bar: nothing is purged."""
+    s = spec.split
+    return splits.walk_forward_splits(
+        times, pd.Series(times), folds=s.folds, first_train=s.first_train, validation=s.validation, embargo=s.embargo
+    )
+
+
+def test_catches_a_split_that_does_not_purge(monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "make_splits", unpurged_splits)
+    report = audit(DAILY, cuts=3)
+    assert leaking(report) == {"purge"}
+    leak = report.leaks[0]
+    assert leak.kind == "split" and leak.fold == 1
+    assert "training sample" in leak.detail and "not before the validation window's first bar" in leak.detail
+    assert "it was not purged" in leak.detail
+
+
+def test_catches_a_split_without_the_embargo(monkeypatch) -> None:
+    def no_embargo(times, t1, spec):
+        s = spec.split
+        return splits.walk_forward_splits(times, t1, folds=s.folds, first_train=s.first_train, validation=s.validation)
+
+    monkeypatch.setattr(pipeline, "make_splits", no_embargo)
+    report = audit(DAILY, cuts=3)  # DAILY's split has the default embargo of 5 bars
+    assert leaking(report) == {"embargo"}
+    assert "lies in the validation window's first 5 bars" in report.leaks[0].detail
+
+
+def test_catches_a_split_that_trains_on_the_test_window(monkeypatch) -> None:
+    original = pipeline.make_splits
+
+    def peeking(times, t1, spec):
+        out = original(times, t1, spec)
+        return [dataclasses.replace(s, train=np.union1d(s.train, s.test[-3:])) for s in out]
+
+    monkeypatch.setattr(pipeline, "make_splits", peeking)
+    report = audit(DAILY, cuts=3)
+    assert "purge" in leaking(report)
+    leak = next(lk for lk in report.leaks if lk.column == "purge")
+    assert "lies in or after the validation window" in leak.detail
+
+
+def test_catches_terciles_fitted_on_every_row(monkeypatch) -> None:
+    def every_row(table: pd.DataFrame, split):
+        quantiles = labels.QuantileClasses(3).fit(table["ret"].to_numpy())  # test returns included
+        return quantiles.transform(table["ret"].to_numpy()), quantiles
+
+    monkeypatch.setattr(pipeline, "fold_targets", every_row)
+    report = audit(FORWARD, cuts=3)
+    found = leaking(report)
+    assert {"quantile thresholds", "training targets", "class weights"} <= found
+    assert not {c.column for c in report.columns if c.kind in ("feature", "label", "split")} & found
+    leak = next(lk for lk in report.leaks if lk.column == "quantile thresholds")
+    assert leak.kind == "fitted" and "it depends on more than the training rows" in leak.detail
+
+
+def test_catches_fuzzy_sets_placed_on_every_row(monkeypatch) -> None:
+    original = _folds._prepare
+
+    def every_row(net, x, train, extras):
+        original(net, x, np.arange(len(x)), extras)
+
+    monkeypatch.setattr(_folds, "_prepare", every_row)
+    assert leaking(audit(ROLLING_FUZZY, cuts=3)) == {"model preparation"}
+
+
+def test_catches_a_feature_that_drops_its_last_rows(monkeypatch) -> None:
+    original = features.feature_frame
+
+    def dropping(bars, spec):
+        out = original(bars, spec)
+        out["1d_rsi_14"] = out["1d_rsi_14"].shift(-1)  # the next bar's RSI, and no row where there is none yet
+        return out.dropna()
+
+    monkeypatch.setattr(features, "feature_frame", dropping)
+    report = audit(DAILY, cuts=6)
+    assert "1d_rsi_14" in leaking(report)
+    leak = next(lk for lk in report.leaks if lk.column == "1d_rsi_14")
+    assert leak.detail == "row missing with the history cut, present with more bars after the cut"
+    assert leak.at == report.cuts[0] - pd.Timedelta("1D")  # the last bar before the first cut
+
+
+def test_cli_shows_split_leaks_and_exits_3(monkeypatch, tmp_path, capsys) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: t\ndata: {source: synthetic, bars: 900}\nindicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    )
+    monkeypatch.setattr(pipeline, "make_splits", unpurged_splits)
+    with pytest.raises(SystemExit) as leaked:
+        main(["audit", str(path), "--cuts", "3"])
+    out = capsys.readouterr().out
+    assert leaked.value.code == 3 and "leaks found in: purge" in out
+    assert "fold 1:" in out and "split" in out

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from neurotrade.audit import AuditReport, audit
+from neurotrade._examples import resolve_strategy
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
+
+# The audit (torch, numba) is imported inside the command, so `neurotrade --help` starts at once.
+if TYPE_CHECKING:
+    from neurotrade.audit import AuditReport
 
 LEAK_EXIT_CODE = 3
 
@@ -25,11 +29,14 @@ def audit_command(
     seed: Annotated[int, typer.Option(help="Seed of the random cut points.")] = 0,
 ) -> None:
     """Check every feature and label for look-ahead: recompute on histories cut at many points and extended past
-    them, and require every row before the cut to be identical. Exits 3 when anything leaks."""
+    them, and require every row before the cut to be identical. Then check the strategy's split (purge, embargo)
+    and that what each fold fits depends on its training rows only. Exits 3 when anything leaks."""
+    from neurotrade.audit import audit
+
     with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
         task = bar.add_task("cuts", total=cuts)
         report = audit(
-            strategy,
+            resolve_strategy(strategy),
             home=state(ctx).home,
             cuts=cuts,
             seed=seed,
@@ -41,13 +48,20 @@ def audit_command(
 
 
 def render(report: AuditReport) -> None:
-    """One row per column: cuts checked, leaks, the first leak, and the warm-up it needs to converge."""
-    table = Table(title=f"Leakage audit of {escape(report.strategy)}: {len(report.cuts)} cuts", title_justify="left")
-    for column in ("column", "kind", "cuts", "leaks", "first leak", f"converges after (start +{report.start_shift})"):
-        table.add_column(column, justify="right" if column in ("cuts", "leaks") else "left")
+    """One row per column, split check and fitted state: times checked (cuts, or folds), leaks, the first leak,
+    and the warm-up a feature needs to converge."""
+    title = f"Leakage audit of {escape(report.strategy)}: {len(report.cuts)} cuts, {report.folds} folds"
+    table = Table(title=title, title_justify="left")
+    for column in ("column", "kind", "checks", "leaks", "first leak", f"converges after (start +{report.start_shift})"):
+        table.add_column(column, justify="right" if column in ("checks", "leaks") else "left")
     for c in report.columns:
         leak = c.first_leak
-        first = "" if leak is None else f"cut {leak.cut:%Y-%m-%d %H:%M}: row {leak.at:%Y-%m-%d %H:%M} {leak.detail}"
+        if leak is None:
+            first = ""
+        elif leak.fold is not None:  # a split check or fitted state: the detail names the rows and times
+            first = f"fold {leak.fold}: {leak.detail}"
+        else:
+            first = f"cut {leak.cut:%Y-%m-%d %H:%M}: row {leak.at:%Y-%m-%d %H:%M} {leak.detail}"
         warm = "–" if c.kind != "feature" else ("never" if c.converges_after is None else f"{c.converges_after} bars")
         status = "[red]" if c.leaks else ""
         table.add_row(f"{status}{escape(c.column)}", c.kind, str(c.cuts), f"{status}{c.leaks}", escape(first), warm)
