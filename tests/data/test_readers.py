@@ -433,7 +433,8 @@ def test_random_valid_frames_round_trip(df, fmt):
             naive.to_csv(path)
             timezone = "America/Chicago"
         try:
-            got = read_ohlcv(path, timezone=timezone)
+            # Random prices jump by any factor from bar to bar: the plausibility bound is not what is tested here.
+            got = read_ohlcv(path, timezone=timezone, max_move=None)
         except DataError as e:
             # A naive local time can fall in a daylight-saving gap or overlap: that must be the error.
             assert timezone != "UTC" and "daylight-saving" in str(e)
@@ -446,3 +447,130 @@ def test_adjusted_close_without_splits_is_dropped(write):
     df = read_ohlcv(write(text))
     assert list(df.columns) == list(OHLCV_COLUMNS)
     assert df["close"].tolist() == [10.0, 10.0]
+
+
+# --- times pandas cannot hold (issue 9, item 12) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("3000-01-03", "'3000-01-03'"),
+        ("1500-01-03", "'1500-01-03'"),
+        ("01/03/3000", "'01/03/3000'"),
+        ("3000-01-03T00:00:00+01:00", "'3000-01-03T00:00:00+01:00'"),
+    ],
+)
+def test_a_date_outside_pandas_range_names_file_line_and_fix(write, cell, shown):
+    # Regression: these raised OutOfBoundsDatetime (an internal error, exit 1) once a stage counted nanoseconds.
+    first = "2020-01-02T00:00:00+00:00" if "+" in cell else ("01/02/2020" if "/" in cell else "2020-01-02")
+    path = write(f"Date,Open,High,Low,Close,Volume\n{first},1,2,0.5,1.5,10\n{cell},1,2,0.5,1.5,10\n")
+    _raises(
+        path,
+        f"{path}: the time {shown} in 'Date'",
+        "at line 3",
+        "outside the years neurotrade handles (1678 to 2261)",
+        "Fix the date in the source",
+    )
+
+
+def test_epoch_values_too_far_from_1970_are_located(write):
+    # 99999999999 seconds is the year 5138; 9.3e18 nanoseconds does not fit pandas' 64-bit count at all.
+    path = write("t,o,h,l,c,v\n1577923200,1,2,0.5,1.5,10\n99999999999,1,2,0.5,1.5,10\n")
+    _raises(path, "the time 99999999999 in 't' (5138-11-16) at line 3 is outside the years")
+    path = write("t,o,h,l,c,v\n1577923200000000000,1,2,0.5,1.5,10\n9300000000000000000,1,2,0.5,1.5,10\n")
+    _raises(path, "the time 9300000000000000000 in 't' at line 3 is too far from 1970 as epoch nanoseconds")
+
+
+def test_a_parquet_time_column_outside_the_range_is_located(tmp_path, make_bars):
+    df = make_bars(3).reset_index()
+    df["time"] = pd.to_datetime(["2020-01-02", "2020-01-03", "2999-01-04"]).as_unit("us").tz_localize("UTC")
+    path = tmp_path / "bars.parquet"
+    df.to_parquet(path)
+    _raises(path, "(2999-01-04) at row 2 is outside the years neurotrade handles")
+
+
+# --- files written by pandas with the index as first column (issue 9, item 24) -----------------------
+
+
+@pytest.mark.parametrize("header", [",Open,High,Low,Close,Volume", "Unnamed: 0,Open,High,Low,Close,Volume"])
+def test_an_unnamed_first_column_of_dates_is_the_time(write, make_lines, make_csv, header):
+    # Regression: `df.to_csv()` leaves the index column's header empty (pandas reads it as 'Unnamed: 0').
+    df = read_ohlcv(write(make_csv(make_lines(3), header=header)))
+    assert df.index[0] == pd.Timestamp("2020-01-02", tz="UTC")
+    assert df.iloc[0].tolist() == [100.0, 102.0, 99.0, 101.0, 1000.0]
+
+
+def test_a_frame_written_by_pandas_reads_back(tmp_path, make_bars):
+    df = make_bars(20, freq="h")
+    path = tmp_path / "bars.csv"
+    df.tz_localize(None).rename_axis(None).to_csv(path)
+    assert path.read_text().startswith(",open,high,low,close,volume\n")
+    pd.testing.assert_frame_equal(read_ohlcv(path), df, check_freq=False)
+
+
+def test_backtesting_py_own_files_are_read():
+    backtesting = pytest.importorskip("backtesting")
+    folder = Path(backtesting.__file__).parent / "test"
+    goog = read_ohlcv(folder / "GOOG.csv")
+    assert len(goog) == 2148 and goog.index[0] == pd.Timestamp("2004-08-19", tz="UTC")
+    eurusd = read_ohlcv(folder / "EURUSD.csv")
+    assert eurusd.index[1] - eurusd.index[0] == pd.Timedelta(hours=1)
+
+
+def test_an_unnamed_column_of_row_numbers_is_not_taken_for_times(write):
+    path = write(",Open,High,Low,Close,Volume\n0,1,2,0.5,1.5,10\n1,1,2,0.5,1.5,10\n")
+    _raises(path, "no 'time' column", "The file's columns are: Unnamed: 0, Open")
+    # Beside a named time column, the row numbers are just an extra column.
+    path = write(",Date,Open,High,Low,Close,Volume\n0,2020-01-02,1,2,0.5,1.5,10\n1,2020-01-03,1,2,0.5,1.5,10\n")
+    assert len(read_ohlcv(path)) == 2
+
+
+# --- float noise at the envelope (issue 9, item 24) -------------------------------------------------
+
+_BAR = st.tuples(st.floats(0.01, 1e6), st.floats(0.0, 0.5)).map(lambda t: (t[0], t[0] * (1 + t[1])))  # (low, high)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bar=_BAR, side=st.sampled_from(["high", "low"]), col=st.sampled_from(["open", "close"]), rel=st.floats(0, 0.99))
+def test_float_noise_within_1e_9_is_clipped_and_reported(bar, side, col, rel):
+    low, high = bar
+    bound = high if side == "high" else low
+    value = bound * (1 + rel * 1e-9) if side == "high" else bound * (1 - rel * 1e-9)
+    cells = {"open": (low + high) / 2, "close": (low + high) / 2, col: value}
+    seen: list = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bars.csv"
+        path.write_text(
+            f"Date,Open,High,Low,Close,Volume\n2020-01-02,{cells['open']!r},{high!r},{low!r},{cells['close']!r},1\n"
+        )
+        df = read_ohlcv(path, on_repair=seen.append)
+    assert df[col].iloc[0] == (min(max(value, low), high))  # exactly the bound when it was outside
+    validate_ohlcv(df)
+    outside = value > high or value < low
+    assert [r.kind for r in seen] == (["float-noise"] if outside else [])
+    if outside:
+        assert "clipped the open or close of 1 bar onto [low, high]" in seen[0].message
+        assert "at line 2 (2020-01-02)" in seen[0].message
+
+
+@settings(max_examples=40, deadline=None)
+@given(bar=_BAR, side=st.sampled_from(["high", "low"]), rel=st.floats(1.01e-9, 1e-3))
+def test_beyond_float_noise_stays_an_error(bar, side, rel):
+    low, high = bar
+    close = high * (1 + rel) if side == "high" else low * (1 - rel)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bars.csv"
+        path.write_text(f"Date,Open,High,Low,Close,Volume\n2020-01-02,{low!r},{high!r},{low!r},{close!r},1\n")
+        with pytest.raises(DataError, match=r"'close' is outside \['low', 'high'\] at line 2"):
+            read_ohlcv(path)
+
+
+def test_adjusted_data_6e_15_outside_is_accepted_as_in_the_report(write, caplog):
+    # The reported case: an adjusted close a few ulps above the adjusted high.
+    high = 27.263794
+    text = f"Date,Open,High,Low,Close,Volume\n2020-01-02,27.1,{high},26.9,{high * (1 + 6e-15)!r},100\n"
+    with caplog.at_level(logging.WARNING, logger="neurotrade.data"):
+        df = read_ohlcv(write(text))
+    assert df["close"].iloc[0] == high
+    assert "float noise of adjusted prices (at line 2 (2020-01-02))" in caplog.text

@@ -20,7 +20,7 @@ def _read(path, repair, **kwargs) -> tuple[object, list[Repair]]:
 
 
 def test_known_repairs():
-    assert REPAIRS == ("sort", "dedupe", "split-adjust")
+    assert REPAIRS == ("sort", "dedupe", "split-adjust", "implausible-drop")
 
 
 def test_sort_is_applied_logged_and_reported(write, make_csv, make_lines, caplog):

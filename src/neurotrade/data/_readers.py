@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.errors import OutOfBoundsDatetime
 
-from neurotrade.data import _repairs
+from neurotrade.data import _plausible, _repairs
 from neurotrade.data._frame import (
     INDEX_NAME,
     OHLCV_COLUMNS,
@@ -27,6 +28,7 @@ from neurotrade.data._frame import (
     raise_problems,
     value_problems,
 )
+from neurotrade.data._plausible import DEFAULT_MAX_MOVE
 from neurotrade.data._repairs import ADJ_CLOSE, Repair
 from neurotrade.errors import DataError
 
@@ -48,6 +50,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 _CANONICAL = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 _REQUIRED = ("time", *OHLCV_COLUMNS)
 
+# pandas' name for a header cell left empty, as `df.to_csv()` leaves the index's: 'Unnamed: 0'.
+_UNNAMED = re.compile(r"Unnamed: 0")
+
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 
@@ -65,6 +70,7 @@ def read_ohlcv(
     timezone: str = "UTC",
     repair: Iterable[str] = (),
     on_repair: Callable[[Repair], None] | None = None,
+    max_move: float | None = DEFAULT_MAX_MOVE,
 ) -> pd.DataFrame:
     """Read OHLCV bars from a CSV (``.csv``, ``.csv.gz``) or Parquet file into an OHLCV frame.
 
@@ -77,6 +83,10 @@ def read_ohlcv(
 
     Nothing is changed silently: every breach of the contract raises
     :class:`~neurotrade.errors.DataError` naming the file and the line, unless a repair is asked for.
+    Beyond the contract, prices must be plausible: no bar's open, high, low or close may lie beyond
+    ``max_move`` times (or below ``1 / max_move`` times) the previous close. The one change made without
+    asking is float noise: an open or close outside [low, high] by at most 1e-9 (relative), as adjusted
+    prices often are, is clipped onto the bound and reported as a ``float-noise`` repair.
 
     Parameters
     ----------
@@ -92,10 +102,15 @@ def read_ohlcv(
         Repairs to apply, each reported: ``"sort"`` (order the rows by time), ``"dedupe"`` (drop rows
         that repeat an earlier row exactly; rows sharing a time with different values stay an error),
         ``"split-adjust"`` (multiply open, high, low, close by ``adj_close / close`` and divide volume
-        by it, naming the splits found; needs an adjusted-close column).
+        by it, naming the splits found; needs an adjusted-close column), ``"implausible-drop"`` (drop
+        runs of up to 5 bars whose prices lie beyond ``max_move`` from the bars around them: bad ticks; a
+        lasting change of level stays an error).
     on_repair
         Called with a :class:`Repair` for each repair applied, after it is logged at WARNING on the
         ``neurotrade.data`` logger.
+    max_move
+        The largest plausible ratio between a bar's prices and the previous close, either way (10: from
+        x0.1 to x10). ``None`` turns the check off. Applied after split-adjust.
 
     Returns
     -------
@@ -106,8 +121,9 @@ def read_ohlcv(
     ------
     DataError
         The file is missing, empty or unreadable, a column is missing, a symbol is not in the file,
-        a cell is not a number or a time, or the bars break the contract. A file with an adjusted-close
-        column whose prices show splits is refused unless ``split-adjust`` is asked for.
+        a cell is not a number or a time (or a time outside the years 1678 to 2261), the bars break the
+        contract, or prices move implausibly. A file with an adjusted-close column whose prices show splits
+        is refused unless ``split-adjust`` is asked for.
 
     Examples
     --------
@@ -124,6 +140,7 @@ def read_ohlcv(
     source = str(path)
     repairs = _repairs.parse_repairs(repair)
     tz = _zone(timezone)
+    bound = _plausible.check_max_move(max_move)
     raw, rows = _read_table(path, source)
     columns = _map_columns(raw, source, split_adjust="split-adjust" in repairs)
     raw, rows, chosen = _select_symbol(raw, rows, columns.get("symbol"), symbol, source)
@@ -149,6 +166,9 @@ def read_ohlcv(
         if done:
             _repairs.report(done, on_repair)
 
+    frame, done = _plausible.clip_float_noise(frame, rows, source)
+    if done:
+        _repairs.report(done, on_repair)
     bars = frame[list(OHLCV_COLUMNS)]
     problems = value_problems(bars, rows)
     problems += order_problems(frame.index, rows, frame.to_numpy(dtype=np.float64), repairable=True)
@@ -173,6 +193,13 @@ def read_ohlcv(
         frame = frame.drop(columns=[ADJ_CLOSE])
     else:
         _warn_of_unadjusted_splits(frame, source)
+
+    # After split-adjust: raw prices may jump at a split that the adjusted ones no longer show.
+    if "implausible-drop" in repairs:
+        frame, rows, done = _plausible.drop_implausible(frame, rows, source, bound)
+        if done:
+            _repairs.report(done, on_repair)
+    raise_problems(source, _plausible.move_problems(frame, rows, bound, after_drop="implausible-drop" in repairs))
     return frame
 
 
@@ -287,6 +314,11 @@ def _map_columns(raw: pd.DataFrame, source: str, *, split_adjust: bool) -> dict[
         raw[joined] = raw[date_col].astype("str") + " " + raw[time_col].astype("str")
         raw.loc[raw[date_col].isna() | raw[time_col].isna(), joined] = pd.NA
         found["time"] = [joined]
+    if "time" not in found:
+        index_column = _unnamed_index(raw)
+        if index_column is not None:
+            _log.debug("%s: the unnamed first column holds the times (a pandas index written to CSV)", source)
+            found["time"] = [index_column]
     clashes = [f"{', '.join(map(repr, cols))} all mean {name!r}" for name, cols in found.items() if len(cols) > 1]
     if clashes:
         raise DataError(f"{source}: {'; '.join(clashes)}. Keep one of each in the file (or rename the others).")
@@ -300,6 +332,18 @@ def _map_columns(raw: pd.DataFrame, source: str, *, split_adjust: bool) -> dict[
     if extra:
         _log.debug("%s: ignoring columns %s", source, ", ".join(extra))
     return columns
+
+
+def _unnamed_index(raw: pd.DataFrame) -> str | None:
+    """The first column when it has no name (``df.to_csv()`` writes the index so: ``,Open,High,...``) and does
+    not just count rows; pandas reads such a header as ``Unnamed: 0``."""
+    first = str(raw.columns[0])
+    if first.strip() and not _UNNAMED.fullmatch(first):
+        return None
+    col = raw[raw.columns[0]]
+    if pd.api.types.is_integer_dtype(col.dtype) and np.array_equal(col.to_numpy(), np.arange(len(col))):
+        return None  # a RangeIndex: row numbers 0, 1, 2 ..., not times
+    return first
 
 
 def _missing_message(source: str, raw: pd.DataFrame, columns: dict[str, str], missing: list[str]) -> str:
@@ -366,7 +410,28 @@ def _parse_times(raw: pd.DataFrame, column: str, rows: Rows, tz: str, source: st
         times = _numeric_times(col, tz, rows, source, column)
     else:
         times = _string_times(col.astype("str").str.strip(), tz, rows, source, column)
-    return pd.DatetimeIndex(times, name=INDEX_NAME).as_unit(TIME_UNIT)
+    times = pd.DatetimeIndex(times, name=INDEX_NAME).as_unit(TIME_UNIT)
+    _check_time_range(times, col, rows, source, column)
+    return times
+
+
+# Every later stage may count time in nanoseconds (pandas' widest common unit), which spans 1677-09-21 to
+# 2262-04-11; a time outside that is a typo in the year or an epoch in the wrong unit, never a real bar.
+_FIRST_TIME = pd.Timestamp("1678-01-01", tz="UTC")
+_LAST_TIME = pd.Timestamp("2262-01-01", tz="UTC")
+
+
+def _check_time_range(times: pd.DatetimeIndex, col: pd.Series, rows: Rows, source: str, column: str) -> None:
+    outside = np.flatnonzero(np.asarray((times < _FIRST_TIME) | (times >= _LAST_TIME)))
+    if len(outside):
+        first = int(outside[0])
+        cell = col.iloc[first]
+        shown = repr(cell) if isinstance(cell, str) else str(cell)
+        raise DataError(
+            f"{source}: the time {shown} in {column!r} ({times[first].strftime('%Y-%m-%d')}) "
+            f"{rows.at(outside)} is outside the years neurotrade handles (1678 to 2261). "
+            "Fix the date in the source (a typo in the year? an epoch in milliseconds read as seconds?)."
+        )
 
 
 def _localize(naive: pd.DatetimeIndex, tz: str, rows: Rows, source: str, column: str) -> pd.DatetimeIndex:
@@ -404,7 +469,15 @@ def _numeric_times(col: pd.Series, tz: str, rows: Rows, source: str, column: str
     _log.debug("%s: %r holds epoch %s (told by magnitude)", source, column, words[majority])
     # Integers go through as integers: a float cannot hold every millisecond since 1970 exactly.
     data = col.to_numpy(dtype=np.int64) if integral and np.abs(values).max() < 2**53 else values
-    return pd.DatetimeIndex(pd.to_datetime(data, unit=units[majority], utc=True))
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(data, unit=units[majority], utc=True))
+    except (OutOfBoundsDatetime, OverflowError) as e:
+        # Beyond what a 64-bit count of nanoseconds holds: name the largest value, the likeliest culprit.
+        worst = int(np.argmax(magnitude))
+        raise DataError(
+            f"{source}: the time {col.iloc[worst]} in {column!r} {rows.at([worst])} is too far from 1970 as "
+            f"epoch {words[majority]} to be a date neurotrade handles (1678 to 2261). Fix the source data."
+        ) from e
 
 
 def _string_times(text: pd.Series, tz: str, rows: Rows, source: str, column: str) -> pd.DatetimeIndex:

@@ -20,7 +20,7 @@ __all__ = ["REPAIRS", "Repair"]
 # set on "neurotrade.data" sees them.
 _log = logging.getLogger("neurotrade.data")
 
-REPAIRS: tuple[str, ...] = ("sort", "dedupe", "split-adjust")
+REPAIRS: tuple[str, ...] = ("sort", "dedupe", "split-adjust", "implausible-drop")
 ADJ_CLOSE = "adj_close"
 
 # A day-to-day change of the adjustment factor beyond this is a split, not a dividend: the largest
@@ -36,7 +36,10 @@ class Repair:
     Attributes
     ----------
     kind
-        The repair's name: ``"sort"``, ``"dedupe"`` or ``"split-adjust"``.
+        The repair's name: one of :data:`REPAIRS` (``"sort"``, ``"dedupe"``, ``"split-adjust"``,
+        ``"implausible-drop"``) when it was asked for; ``"float-noise"`` (an open or close clipped onto
+        [low, high] it missed by at most 1e-9, relative) and ``"incomplete"`` (periods that resampling dropped
+        or marked) are applied without asking and reported the same way.
     message
         What was changed, starting with the source's name.
     rows
