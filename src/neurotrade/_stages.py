@@ -50,7 +50,7 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
                 f"coarser timeframe, not invent finer bars. Use timeframe: {found} or finer source data"
             )
         log.info("resampling %s bars to %s", found, spec.timeframe)
-        bars = data.resample(bars, spec.timeframe)
+        bars = data.resample(bars, spec.timeframe, on_repair=on_repair)
     return bars
 
 

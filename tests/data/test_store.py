@@ -35,7 +35,7 @@ def test_layout_and_manifest(store, make_bars, tmp_path):
     assert store.path("btc-usd", "1h") == path
     assert path.is_file()
     doc = json.loads((tmp_path / "ws" / "data" / "manifest.json").read_text())
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     (item,) = doc["entries"]
     assert item == {
         "symbol": "BTC-USD",
@@ -46,6 +46,8 @@ def test_layout_and_manifest(store, make_bars, tmp_path):
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "source": "feed",
         "imported_at": entry.imported_at,
+        "gap_count": 0,
+        "gaps": [],
     }
     assert pd.Timestamp(entry.imported_at).tzinfo is not None
     leftovers = [p.name for p in path.parent.iterdir() if p.name != "1h.parquet"]
@@ -96,10 +98,60 @@ def test_missing_entry_lists_what_is_stored(store, make_bars):
         store.entry("AAPL", "1h")
 
 
-@pytest.mark.parametrize("symbol", ["", "AA PL", "A/B", "../x", "é"])
-def test_invalid_symbols(store, make_bars, symbol):
-    with pytest.raises(DataError, match="invalid symbol"):
+@pytest.mark.parametrize(
+    "symbol",
+    ["", " ", ".", "..", "...", "a/b", "../x", "..\\x", "/tmp/x", "C:\\x", "AA PL", "é", ".hidden", "-x", "x" * 65],
+)
+def test_symbols_that_are_not_one_plain_folder_name_are_refused(store, make_bars, tmp_path, symbol):
+    # Regression (issue 9, item 13): '.', '..' and '...' passed the pattern and wrote outside the data folder.
+    with pytest.raises(DataError) as info:
         store.put(make_bars(3), symbol, "1d")
+    assert str(info.value).startswith(f"invalid symbol {symbol!r}: a symbol starts with a letter or digit")
+    with pytest.raises(DataError, match="invalid symbol"):
+        store.path(symbol)
+    with pytest.raises(DataError, match="invalid symbol"):
+        store.get(symbol)
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing written anywhere, not even the store
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "brk.b", "BTC-USD", "ES_F", "7203.T", "x" * 64, "1INCH"])
+def test_ordinary_symbols_are_kept(store, make_bars, symbol):
+    entry = store.put(make_bars(3), symbol, "1d")
+    assert entry.symbol == symbol.upper()
+    assert store.path(symbol).parent.parent == store.root
+
+
+def test_gaps_are_found_stored_and_read_back(store):
+    hours = pd.date_range("2024-01-01", periods=24 * 21, freq="h", tz="UTC", name="time").as_unit("us")
+    bars = pd.DataFrame({"open": 100.0, "high": 101.0, "low": 99.0, "close": 100.5, "volume": 10.0}, index=hours).drop(
+        hours[100:130]
+    )
+    entry = store.put(bars, "BTC", "1h")
+    assert entry.gap_count == 1
+    (gap,) = entry.gaps
+    assert (gap.after, gap.before, gap.missing) == (hours[99], hours[130], 30)
+    assert entry.missing_bars == 30
+    assert store.entry("BTC", "1h") == entry  # the manifest keeps them
+    assert store.put(bars.loc[: hours[99]], "BTC", "1h").gap_count == 0
+
+
+def test_a_version_1_manifest_is_read_with_gaps_unknown(store, make_bars):
+    store.put(make_bars(3), "AAPL", "1d")
+    doc = json.loads(store.manifest_path.read_text())
+    for item in doc["entries"]:
+        del item["gap_count"], item["gaps"]
+    doc["version"] = 1
+    store.manifest_path.write_text(json.dumps(doc))
+    (entry,) = store.list()
+    assert entry.gap_count is None and entry.gaps == ()
+    assert len(store.get("AAPL")) == 3
+
+
+def test_a_newer_manifest_asks_for_an_upgrade(store, make_bars):
+    store.put(make_bars(3), "AAPL", "1d")
+    store.manifest_path.write_text('{"version": 99, "entries": []}')
+    with pytest.raises(DataError, match=r"written by a newer neurotrade .* Upgrade neurotrade"):
+        store.list()
 
 
 def test_put_validates_the_frame_and_the_timeframe(store, make_bars):

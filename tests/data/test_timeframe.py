@@ -89,7 +89,7 @@ def test_resample_aggregates_by_hand():
             ("2024-01-02 19:00", 20, 22, 20, 21, 7),
         ]
     )
-    four = resample(hourly, "4h")
+    four = resample(hourly, "4h", incomplete="keep")  # the aggregation itself, partial periods included
     validate_ohlcv(four)
     assert [t.strftime("%H:%M") for t in four.index] == ["00:00", "04:00", "16:00"]
     assert four.to_numpy().tolist() == [
@@ -97,7 +97,7 @@ def test_resample_aggregates_by_hand():
         [9, 10, 9, 10, 10],
         [20, 22, 19, 21, 12],
     ]
-    daily = resample(hourly, "1d")
+    daily = resample(hourly, "1d", incomplete="keep")
     assert daily.to_numpy().tolist() == [[10, 22, 8, 21, 372]]
     assert daily.index[0] == pd.Timestamp("2024-01-02", tz="UTC")
 
@@ -111,7 +111,7 @@ def test_weekly_bars_start_on_monday_and_skip_empty_weeks():
         {"open": values, "high": values + 1, "low": values - 0.5, "close": values + 0.5, "volume": 10 * values},
         index=days,
     )
-    weekly = resample(daily, "1w")
+    weekly = resample(daily, "1w", incomplete="keep")
     assert list(weekly.index) == [pd.Timestamp(d, tz="UTC") for d in ("2024-01-01", "2024-01-08", "2024-01-22")]
     assert (weekly.index.day_of_week == 0).all()
     assert weekly.iloc[0].tolist() == [1.0, 4.0, 0.5, 3.5, 60.0]
@@ -135,9 +135,10 @@ def test_resample_checks_its_input(make_bars):
 
 def test_resample_real_daily_bars_to_weeks():
     daily = load_sample("IBM")
-    weekly = resample(daily, "1w")
+    weekly = resample(daily, "1w", incomplete="keep")
     validate_ohlcv(weekly)
     assert (weekly.index.day_of_week == 0).all()
     assert weekly["volume"].sum() == pytest.approx(daily["volume"].sum())
     assert weekly["high"].max() == daily["high"].max()
     assert 670 < len(weekly) < 682  # about 13 years of weeks
+    assert len(resample(daily, "1w")) == len(weekly) - 2  # the first week and the one of 9/11 are incomplete

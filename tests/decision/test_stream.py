@@ -54,7 +54,7 @@ def test_periods_are_those_of_resample(tf: str, coarse: str) -> None:
         f"name: p\ndata: {{timeframe: {tf}}}\nindicators: {{rsi_14: {{}}}}\nnn_inputs: {{indicators: [rsi_14]}}\n"
     )
     bars = synthetic_ohlcv(400, seed=2, timeframe=tf)
-    labels = resample(bars, coarse).index.as_unit("ns").asi8
+    labels = resample(bars, coarse, incomplete="keep").index.as_unit("ns").asi8
     stream = _CoarseStream(spec, coarse)
     starts = {stream._period(t) for t in bars.index.as_unit("ns").asi8}
     assert sorted(starts) == labels.tolist()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.markup import escape
@@ -13,7 +12,10 @@ from rich.table import Table
 
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
-from neurotrade.data import DataStore, Repair, infer_timeframe, read_ohlcv, sample_info
+
+# The data layer (pandas, pyarrow) is imported inside the commands, so `neurotrade --help` starts at once.
+if TYPE_CHECKING:
+    from neurotrade.data import Repair, StoreEntry
 
 data_app = typer.Typer(
     help="Import OHLCV bars into the workspace, list and show them, and browse the bundled samples.",
@@ -42,14 +44,27 @@ def import_command(
         list[str] | None,
         typer.Option(
             "--repair",
-            help="Repairs to apply, comma-separated or repeated: sort, dedupe, split-adjust.",
+            help="Repairs to apply, comma-separated or repeated: sort, dedupe, split-adjust, implausible-drop.",
             show_default=False,
         ),
     ] = None,
+    max_move: Annotated[
+        float,
+        typer.Option(
+            "--max-move",
+            help="Refuse bars whose prices lie beyond this ratio of the previous close, either way "
+            "(10: x0.1 to x10); 'inf' turns the check off.",
+        ),
+    ] = 10.0,
 ) -> None:
-    """Read a file of bars (nothing changed unless a repair is asked for) and store it in the workspace."""
+    """Read a file of bars (nothing changed unless a repair is asked for), report its gaps, and store it."""
+    from neurotrade.data import DataStore, infer_timeframe, normalise_symbol, read_ohlcv
+
+    normalise_symbol(symbol)  # refuse a symbol that cannot be a folder before reading the whole file
     applied: list[Repair] = []
-    df = read_ohlcv(file, symbol=symbol, timezone=timezone, repair=repair or (), on_repair=applied.append)
+    df = read_ohlcv(
+        file, symbol=symbol, timezone=timezone, repair=repair or (), on_repair=applied.append, max_move=max_move
+    )
     tf = timeframe or infer_timeframe(df)
     entry = DataStore(state(ctx).home).put(df, symbol, tf, source=str(file))
     how = "" if timeframe else " (inferred)"
@@ -57,7 +72,8 @@ def import_command(
     console.print(
         f"Imported [bold]{escape(entry.key)}[/]: {entry.rows} bars, {_short(entry.first)} to "
         f"{_short(entry.last)}, timeframe {entry.timeframe}{how}"
-        + (f"; repairs: {escape(repairs)}" if repairs else ""),
+        + (f"; repairs: {escape(repairs)}" if repairs else "")
+        + f"; {_gap_summary(entry)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -66,6 +82,8 @@ def import_command(
 @data_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """List the bars stored in the workspace."""
+    from neurotrade.data import DataStore
+
     store = DataStore(state(ctx).home)
     entries = store.list()
     if not entries:
@@ -82,10 +100,13 @@ def list_command(ctx: typer.Context) -> None:
     table.add_column("Bars", justify="right")
     table.add_column("First", no_wrap=True)
     table.add_column("Last", no_wrap=True)
+    table.add_column("Gaps", justify="right")
     table.add_column("Imported (UTC)", no_wrap=True)
     table.add_column("Source")
     for e in entries:
-        cells = [e.symbol, e.timeframe, str(e.rows), _short(e.first), _short(e.last), _short(e.imported_at), e.source]
+        gaps = "?" if e.gap_count is None else str(e.gap_count)
+        cells = [e.symbol, e.timeframe, str(e.rows), _short(e.first), _short(e.last), gaps, _short(e.imported_at)]
+        cells.append(e.source)
         table.add_row(*(escape(c) for c in cells))
     console.print(table)
 
@@ -96,8 +117,15 @@ def show_command(
     symbol: Annotated[str, typer.Argument(help="A stored symbol.")],
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="The stored timeframe.")] = "1d",
     rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="Bars to show from each end.")] = 5,
+    gaps: Annotated[
+        int, typer.Option("--gaps", min=0, help="How many gaps to list (the longest, in time order).")
+    ] = 20,
 ) -> None:
-    """Show a stored entry's metadata and its first and last bars (after checking its sha256)."""
+    """Show a stored entry's metadata, its gaps, and its first and last bars (after checking its sha256)."""
+    import pandas as pd
+
+    from neurotrade.data import DataStore
+
     store = DataStore(state(ctx).home)
     entry = store.entry(symbol, timeframe)
     df = store.get(entry.symbol, entry.timeframe)
@@ -113,9 +141,21 @@ def show_command(
         ("source", entry.source or "-"),
         ("imported", entry.imported_at),
         ("sha256", entry.sha256),
+        ("gaps", _gap_summary(entry, hint=False)),
     ):
         meta.add_row(key, escape(value))
     console.print(meta)
+    if entry.gaps and gaps:
+        listed = sorted(sorted(entry.gaps, key=lambda g: -g.missing)[:gaps], key=lambda g: g.after)
+        gap_table = Table(box=box.SIMPLE_HEAD, title="Gaps: bars missing where the data's own sessions hold bars")
+        gap_table.add_column("after", no_wrap=True)
+        gap_table.add_column("before", no_wrap=True)
+        gap_table.add_column("missing", justify="right")
+        for gap in listed:
+            gap_table.add_row(_short(gap.after.isoformat()), _short(gap.before.isoformat()), str(gap.missing))
+        console.print(gap_table)
+        if entry.gap_count and entry.gap_count > len(listed):
+            console.print(f"({entry.gap_count - len(listed)} more; --gaps N lists the N longest)", highlight=False)
     if rows == 0:
         return
     shown = df if len(df) <= 2 * rows else pd.concat([df.head(rows), df.tail(rows)])
@@ -134,6 +174,8 @@ def show_command(
 @data_app.command("samples")
 def samples_command() -> None:
     """List the real daily bars bundled with neurotrade (split-adjusted when loaded)."""
+    from neurotrade.data import sample_info
+
     table = Table(box=box.SIMPLE_HEAD, title="Bundled daily bars")
     table.add_column("Symbol", style="bold")
     table.add_column("Bars", justify="right")
@@ -149,8 +191,27 @@ def samples_command() -> None:
     )
 
 
+def _gap_summary(entry: StoreEntry, *, hint: bool = True) -> str:
+    """``no gaps``, or how many, how many bars they miss and the longest (with where to list them)."""
+    if entry.gap_count is None:
+        return "gaps not checked (stored by an older neurotrade; import the file again)"
+    if entry.gap_count == 0:
+        return "no gaps"
+    longest = max(entry.gaps, key=lambda g: g.missing)
+    text = (
+        f"{entry.gap_count} gap{'s' if entry.gap_count != 1 else ''} ({entry.missing_bars} bars missing"
+        f"{' in the 500 longest' if entry.gap_count > len(entry.gaps) else ''}), the longest "
+        f"{_short(longest.after.isoformat())} to {_short(longest.before.isoformat())} ({longest.missing} missing)"
+    )
+    if hint:
+        text += f"; list them with: neurotrade data show {entry.symbol} --timeframe {entry.timeframe}"
+    return text
+
+
 def _short(iso: str) -> str:
     """An ISO time as a table shows it: the date alone at midnight UTC, else date, hours and minutes."""
+    import pandas as pd
+
     t = pd.Timestamp(iso)
     if t.tzinfo is not None:
         t = t.tz_convert("UTC")

@@ -12,7 +12,8 @@ from neurotrade.data._frame import OHLCV_COLUMNS, validate_ohlcv
 from neurotrade.data._readers import read_ohlcv
 from neurotrade.data._repairs import REPAIRS, Repair
 from neurotrade.data._samples import SampleInfo, load_sample, sample_info, sample_symbols
-from neurotrade.data._store import DataStore, StoreEntry
+from neurotrade.data._sessions import Gap, find_gaps
+from neurotrade.data._store import DataStore, StoreEntry, normalise_symbol
 from neurotrade.data._synthetic import synthetic_ohlcv
 from neurotrade.data._timeframe import TIMEFRAMES, Timeframe, infer_timeframe, parse_timeframe, resample
 
@@ -21,13 +22,16 @@ __all__ = [
     "REPAIRS",
     "TIMEFRAMES",
     "DataStore",
+    "Gap",
     "Repair",
     "SampleInfo",
     "StoreEntry",
     "Timeframe",
+    "find_gaps",
     "fingerprint",
     "infer_timeframe",
     "load_sample",
+    "normalise_symbol",
     "parse_timeframe",
     "read_ohlcv",
     "resample",

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
@@ -20,15 +20,20 @@ import pyarrow as pa
 from filelock import FileLock
 
 from neurotrade.data._frame import INDEX_NAME, TIME_UNIT, validate_ohlcv
+from neurotrade.data._sessions import Gap, find_gaps
 from neurotrade.data._timeframe import TIMEFRAMES, infer_timeframe, parse_timeframe
 from neurotrade.errors import DataError
 
-__all__ = ["DataStore", "StoreEntry"]
+__all__ = ["DataStore", "StoreEntry", "normalise_symbol"]
 
 _log = logging.getLogger(__name__)
 
-_SYMBOL = re.compile(r"^[A-Z0-9._-]+$")
-_MANIFEST_VERSION = 1
+# A symbol names a folder of the store, so it must be one plain path component: it starts with a letter or digit
+# (no '.', '..', '...' or hidden names), holds no separator, and is short enough for any file system.
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
+# Version 2 added the gap report; version 1 manifests are still read (their entries' gaps are unknown).
+_MANIFEST_VERSION = 2
+_KEPT_GAPS = 500  # the longest gaps kept in the manifest (in time order); all are counted
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class StoreEntry:
         Where the bars came from (a file path, ``'sample:AAPL'`` ...), as given to :meth:`DataStore.put`.
     imported_at
         ISO 8601 UTC time of the import.
+    gap_count
+        How many gaps the bars have: runs of bars missing where the series' own weekly sessions expect
+        some (see :func:`~neurotrade.data.find_gaps`); ``None`` for entries stored before gaps were checked.
+    gaps
+        The gaps themselves, in time order: all of them, or the 500 longest when there are more.
     """
 
     symbol: str
@@ -59,6 +69,13 @@ class StoreEntry:
     sha256: str
     source: str
     imported_at: str
+    gap_count: int | None = None
+    gaps: tuple[Gap, ...] = ()
+
+    @property
+    def missing_bars(self) -> int:
+        """Bars missing in the gaps kept (all gaps unless there are more than 500)."""
+        return sum(g.missing for g in self.gaps)
 
     @property
     def key(self) -> str:
@@ -70,7 +87,7 @@ class DataStore:
     """OHLCV bars kept in the workspace, verified on every read.
 
     Files live at ``{home}/data/{SYMBOL}/{timeframe}.parquet``; ``{home}/data/manifest.json`` lists each
-    with its row count, first and last bar, sha256, source and import time. Writes go to a temporary
+    with its row count, first and last bar, sha256, source, import time and gaps. Writes go to a temporary
     file renamed into place, and the manifest is rewritten the same way under a file lock, so a reader
     never sees half a file and two imports do not lose each other's entries.
 
@@ -101,7 +118,7 @@ class DataStore:
 
     def path(self, symbol: str, timeframe: str = "1d") -> Path:
         """Where the Parquet file of ``symbol`` at ``timeframe`` lives (whether or not it exists)."""
-        return self.root / _symbol(symbol) / f"{parse_timeframe(timeframe).name}.parquet"
+        return self.root / normalise_symbol(symbol) / f"{parse_timeframe(timeframe).name}.parquet"
 
     def put(self, df: pd.DataFrame, symbol: str, timeframe: str, *, source: str = "") -> StoreEntry:
         """Store bars, replacing any earlier ones for the same symbol and timeframe.
@@ -120,14 +137,14 @@ class DataStore:
         Returns
         -------
         StoreEntry
-            The manifest entry written.
+            The manifest entry written, with the bars' gaps (``gap_count``, ``gaps``).
 
         Raises
         ------
         DataError
             Invalid symbol or timeframe, bars that break the contract or do not match the timeframe.
         """
-        sym = _symbol(symbol)
+        sym = normalise_symbol(symbol)
         tf = parse_timeframe(timeframe).name
         validate_ohlcv(df, source=f"{sym}/{tf}")
         if len(df) == 0:
@@ -138,6 +155,12 @@ class DataStore:
                 f"{sym}/{tf}: the bars are {spaced} apart (median spacing), not {tf}. "
                 f"Store them as {spaced}, or resample them first: neurotrade.data.resample(df, {tf!r})."
             )
+        gaps = find_gaps(df.index, parse_timeframe(tf).delta)
+        if gaps:
+            longest = max(gaps, key=lambda g: g.missing)
+            # DEBUG: the entry returned carries the gaps, and `data import` prints them with the import.
+            _log.debug("%s/%s: %d gap(s) in the bars, the longest %s", sym, tf, len(gaps), longest)
+        kept = sorted(sorted(gaps, key=lambda g: -g.missing)[:_KEPT_GAPS], key=lambda g: g.after)
         target = self.path(sym, tf)
         target.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / ".lock")):
@@ -151,6 +174,8 @@ class DataStore:
                 sha256=digest,
                 source=source,
                 imported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                gap_count=len(gaps),
+                gaps=tuple(kept),
             )
             entries = {e.key: e for e in self._read_manifest()}
             entries[entry.key] = entry
@@ -166,7 +191,7 @@ class DataStore:
         DataError
             If nothing is stored under that key; the message lists what is, with the closest key.
         """
-        sym = _symbol(symbol)
+        sym = normalise_symbol(symbol)
         tf = parse_timeframe(timeframe).name
         entries = {e.key: e for e in self._read_manifest()}
         key = f"{sym}/{tf}"
@@ -231,16 +256,41 @@ class DataStore:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise DataError(f"{self.manifest_path} is not valid JSON ({e}). {fix}") from e
+        version = doc.get("version") if isinstance(doc, dict) else None
+        if isinstance(version, int) and version > _MANIFEST_VERSION:
+            raise DataError(
+                f"{self.manifest_path} was written by a newer neurotrade (manifest version {version}; this one "
+                f"reads up to {_MANIFEST_VERSION}). Upgrade neurotrade, or delete it and import the data again."
+            )
         try:
-            return [StoreEntry(**item) for item in doc["entries"]]
-        except (KeyError, TypeError) as e:
+            return [_entry_from_dict(item) for item in doc["entries"]]
+        except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"{self.manifest_path} is not a neurotrade data manifest ({e!r}). {fix}") from e
 
     def _write_manifest(self, entries: Iterable[StoreEntry]) -> None:
-        items = sorted((asdict(e) for e in entries), key=lambda d: (d["symbol"], d["timeframe"]))
+        items = sorted((_entry_to_dict(e) for e in entries), key=lambda d: (d["symbol"], d["timeframe"]))
         doc = {"version": _MANIFEST_VERSION, "entries": items}
         payload = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
         _write_atomically(self.manifest_path, lambda tmp: tmp.write_bytes(payload))
+
+
+def _entry_to_dict(entry: StoreEntry) -> dict[str, object]:
+    item = asdict(entry)
+    item["gaps"] = [
+        {"after": g.after.isoformat(), "before": g.before.isoformat(), "missing": g.missing} for g in entry.gaps
+    ]
+    return item
+
+
+def _entry_from_dict(item: dict[str, object]) -> StoreEntry:
+    fields = dict(item)
+    gaps = fields.pop("gaps", [])
+    entry = StoreEntry(**fields)  # type: ignore[arg-type]
+    found = tuple(
+        Gap(pd.Timestamp(g["after"]), pd.Timestamp(g["before"]), int(g["missing"]))
+        for g in gaps  # type: ignore[union-attr]
+    )
+    return replace(entry, gaps=found)
 
 
 def _spacing(df: pd.DataFrame) -> str | None:
@@ -251,11 +301,26 @@ def _spacing(df: pd.DataFrame) -> str | None:
         return None
 
 
-def _symbol(symbol: str) -> str:
+def normalise_symbol(symbol: str) -> str:
+    """The store's key for ``symbol``: upper-cased, and checked to be safe as a folder name.
+
+    Every place where a symbol becomes a path goes through here (:meth:`DataStore.path`, ``put``, ``get``), so
+    ``'..'`` or ``'a/b'`` can never lead outside the store.
+
+    Examples
+    --------
+    >>> normalise_symbol(" brk.b ")
+    'BRK.B'
+    >>> normalise_symbol("..")
+    Traceback (most recent call last):
+    ...
+    neurotrade.errors.DataError: invalid symbol '..': a symbol starts with a letter or digit and holds only ...
+    """
     sym = str(symbol).strip().upper()
-    if not _SYMBOL.match(sym):
+    if not _SYMBOL.fullmatch(sym):
         raise DataError(
-            f"invalid symbol {symbol!r}: use letters, digits, '.', '_' and '-' only (e.g. 'BRK.B', 'BTC-USD')."
+            f"invalid symbol {symbol!r}: a symbol starts with a letter or digit and holds only letters, digits, "
+            "'.', '_' and '-' (no '/', '\\' or spaces), at most 64 characters; e.g. 'AAPL', 'BRK.B', 'BTC-USD'."
         )
     return sym
 

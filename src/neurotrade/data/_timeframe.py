@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from neurotrade.data._frame import INDEX_NAME, OHLCV_COLUMNS, TIME_UNIT, validate_ohlcv
+from neurotrade.data._frame import INDEX_NAME, OHLCV_COLUMNS, TIME_UNIT, format_time, validate_ohlcv
+from neurotrade.data._repairs import Repair, report
+from neurotrade.data._sessions import incomplete_periods
 from neurotrade.errors import DataError
+
+_log = logging.getLogger(__name__)
+
+_INCOMPLETE = ("drop", "mark", "keep")
+_LISTED = 5  # incomplete periods named in a report; the rest are counted
 
 __all__ = ["TIMEFRAMES", "Timeframe", "infer_timeframe", "parse_timeframe", "resample"]
 
@@ -148,14 +157,27 @@ def _median_spacing(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(int(np.median(steps)), unit="ns")
 
 
-def resample(df: pd.DataFrame, timeframe: str | Timeframe) -> pd.DataFrame:
+def resample(
+    df: pd.DataFrame,
+    timeframe: str | Timeframe,
+    *,
+    incomplete: str = "drop",
+    on_repair: Callable[[Repair], None] | None = None,
+) -> pd.DataFrame:
     """Aggregate OHLCV bars into bars of a coarser timeframe.
 
     Each new bar takes the first open, highest high, lowest low, last close and summed volume of the
     bars whose open time falls in its period, and is labelled by the period's start (its open time):
     midnight UTC for ``1d``, Monday midnight UTC for ``1w``, multiples of the length from midnight
     UTC for intraday timeframes. Periods without bars (nights, weekends, holidays) are dropped, not
-    filled. The last bar may cover only part of its period if the data ends inside it.
+    filled.
+
+    A period is **incomplete** when it lacks a bar that the data's own weekly session pattern expects
+    (a gap in the data, or the data starting or ending inside it); :func:`find_gaps` describes how the
+    pattern is learnt: hours that never trade, the first and last hour of a session (they move with
+    daylight saving) and holidays of up to two whole days are not expected. By default such
+    periods are dropped, and that is reported: logged at WARNING on ``neurotrade.data`` and passed to
+    ``on_repair`` as a :class:`Repair` of kind ``"incomplete"`` naming each period and its bar count.
 
     Parameters
     ----------
@@ -163,6 +185,13 @@ def resample(df: pd.DataFrame, timeframe: str | Timeframe) -> pd.DataFrame:
         An OHLCV frame (see :func:`validate_ohlcv`).
     timeframe
         The target timeframe; it must be at least as long as the bars' spacing.
+    incomplete
+        ``"drop"`` (default) drops incomplete periods, ``"mark"`` keeps them and lists their start times
+        in ``result.attrs["incomplete"]``, both reporting them; ``"keep"`` keeps them without a word, for
+        callers that handle partial periods themselves (the feature builder shows a coarser bar only once
+        its period has closed, as the streaming engine does).
+    on_repair
+        Called with the report of dropped or marked periods, if any.
 
     Returns
     -------
@@ -172,8 +201,8 @@ def resample(df: pd.DataFrame, timeframe: str | Timeframe) -> pd.DataFrame:
     Raises
     ------
     DataError
-        If ``df`` is not an OHLCV frame, or the target is finer than the bars (that would invent
-        prices between them).
+        If ``df`` is not an OHLCV frame, the target is finer than the bars (that would invent
+        prices between them), or ``incomplete`` is not one of the three choices.
 
     Examples
     --------
@@ -184,9 +213,16 @@ def resample(df: pd.DataFrame, timeframe: str | Timeframe) -> pd.DataFrame:
     ...                      "volume": [10.0, 20.0, 30.0, 40.0]}, index=idx)
     >>> resample(bars, "4h").iloc[0].tolist()
     [1.0, 5.0, 0.5, 4.0, 100.0]
+    >>> len(resample(bars, "1d")), len(resample(bars, "1d", incomplete="keep"))  # 4 hours of a day
+    (0, 1)
     """
+    if incomplete not in _INCOMPLETE:
+        close = difflib.get_close_matches(str(incomplete), _INCOMPLETE, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise DataError(f"incomplete must be one of {', '.join(map(repr, _INCOMPLETE))}, got {incomplete!r}.{hint}")
     validate_ohlcv(df, source="resample input")
     target = parse_timeframe(timeframe)
+    spacing = None
     if len(df) >= 2:
         spacing = _median_spacing(df.index)
         if target.delta < spacing:
@@ -200,6 +236,38 @@ def resample(df: pd.DataFrame, timeframe: str | Timeframe) -> pd.DataFrame:
     bins = df.resample(target.freq, label="left", closed="left")
     out = bins.agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
     filled = bins["close"].count().to_numpy() > 0
+    counts = bins["close"].count().to_numpy()[filled]
     out = out.iloc[np.flatnonzero(filled)]
     out.index = pd.DatetimeIndex(out.index, name=INDEX_NAME).as_unit(TIME_UNIT)
-    return out[list(OHLCV_COLUMNS)].astype(np.float64)
+    out = out[list(OHLCV_COLUMNS)].astype(np.float64)
+    if incomplete == "keep" or spacing is None:
+        return out
+    finer = _BY_DELTA.get(spacing)
+    if finer is None:
+        _log.info("bars %s apart follow no supported timeframe: cannot tell incomplete %s periods", spacing, target)
+        return out
+    starts = incomplete_periods(df.index, finer.delta, target.delta)
+    flagged = np.isin(out.index.as_unit("ns").asi8, starts)
+    if not flagged.any():
+        return out
+    where = np.flatnonzero(flagged)
+    n = len(where)
+    listed = ", ".join(
+        f"{format_time(out.index[i])} ({counts[i]} bar{'s' if counts[i] != 1 else ''})" for i in where[:_LISTED]
+    )
+    listed += f" and {n - _LISTED} more" if n > _LISTED else ""
+    plural = "s" if n > 1 else ""
+    if incomplete == "drop":
+        done = f"dropped {n} incomplete {target} period{plural}"
+        fix = "pass incomplete='keep' to keep them"
+        out = out.iloc[np.flatnonzero(~flagged)]
+    else:
+        done = f"kept {n} incomplete {target} period{plural}, listed in .attrs['incomplete']"
+        fix = "pass incomplete='drop' to drop them"
+        out.attrs["incomplete"] = list(out.index[where])
+    message = (
+        f"resampling {finer} bars to {target}: {done}: {listed}. They lack bars that the data's own sessions "
+        f"hold (a gap in the data, or the data starts or ends inside them); {fix}"
+    )
+    report(Repair("incomplete", message, rows=n), on_repair)
+    return out

@@ -164,7 +164,7 @@ def feature_frame(bars: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     """
     blocks = []
     for tf in feature_timeframes(strategy):
-        tf_bars = bars if tf == strategy.data.timeframe else data.resample(bars, tf)
+        tf_bars = bars if tf == strategy.data.timeframe else data.resample(bars, tf, incomplete="keep")
         block = _timeframe_block(tf_bars, strategy, tf)
         if tf != strategy.data.timeframe:
             block = align_to_finer(block, tf, bars.index, strategy.data.timeframe)
