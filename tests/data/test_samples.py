@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurotrade.data import load_sample, read_ohlcv, sample_info, sample_symbols, validate_ohlcv
+from neurotrade._stages import load_bars
+from neurotrade.config import DataSpec
+from neurotrade.data import _samples, load_sample, read_ohlcv, sample_info, sample_symbols, validate_ohlcv
 from neurotrade.errors import DataError
 
 SHA256 = "5abadf99b2d394f920120a27de6f0df129859d71d4cfb0bf661bcc99446ab1fd"
@@ -83,12 +85,37 @@ def test_aapl_volume_is_adjusted_so_traded_value_is_kept(aapl, raw_aapl):
     assert raw_step == pytest.approx(2 * step, rel=1e-3)
 
 
-def test_msft_split_and_a_symbol_without_splits(caplog):
+@pytest.fixture
+def fresh_samples(monkeypatch) -> None:
+    """Forget the samples this process has loaded, so that the first load below is a first load."""
+    monkeypatch.setattr(_samples, "_LOADED", {})
+
+
+def test_msft_split_and_a_symbol_without_splits(caplog, fresh_samples):
     with caplog.at_level(logging.WARNING, logger="neurotrade.data"):
         msft = load_sample("msft")
     assert "2003-02-18 (2:1)" in caplog.text
     assert len(msft) == 3270
     validate_ohlcv(load_sample("FB"))
+
+
+def test_the_split_adjust_warning_is_logged_once_per_run(caplog, fresh_samples, tmp_path):
+    # Regression (issue 9, item 26): `neurotrade run` loads its bars, then its report loads them again to draw
+    # the trading window; each load read the file afresh and logged the same split-adjust warning.
+    run_repairs: list = []
+    report_repairs: list = []
+    spec = DataSpec(source="sample", symbol="AAPL")
+    with caplog.at_level(logging.DEBUG, logger="neurotrade.data"):
+        bars = load_bars(spec, home=tmp_path, seed=0, on_repair=run_repairs.append)  # what run does
+        again = load_bars(spec, home=tmp_path, seed=0)  # what the report does
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "split-adjusted" in r.getMessage()]
+    assert len(warnings) == 1
+    assert [r.kind for r in run_repairs] == ["split-adjust"]  # the run still records the repair it relied on
+    pd.testing.assert_frame_equal(bars, again)
+    # Each load gets its own copy: changing one does not change what the next load returns.
+    bars.iloc[0, 0] = -1.0
+    later = load_sample("AAPL", on_repair=report_repairs.append)
+    assert later.iloc[0, 0] == again.iloc[0, 0] and report_repairs == run_repairs
 
 
 def test_unknown_sample_suggests_a_close_one():

@@ -6,6 +6,8 @@ See ``samples/PROVENANCE.md`` for where the file comes from and what its columns
 from __future__ import annotations
 
 import difflib
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,13 @@ from neurotrade.errors import DataError
 __all__ = ["SampleInfo", "load_sample", "sample_info", "sample_symbols"]
 
 SAMPLE_FILE = "stocks.csv.gz"
+
+_log = logging.getLogger(__name__)
+
+# The bundled file never changes, so each symbol is read (and its split-adjust logged) once per process; later
+# loads get a copy and the same repairs through ``on_repair``.
+_LOADED: dict[str, tuple[pd.DataFrame, tuple[Repair, ...]]] = {}
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,9 @@ def load_sample(symbol: str = "AAPL", *, on_repair: Callable[[Repair], None] | N
     reported (a WARNING on ``neurotrade.data`` and ``on_repair``), naming the splits found. The
     adjusted close also folds in dividends. Each bar's time is UTC midnight of its trading day.
 
+    A symbol is read once per process: later calls return a copy of the same bars, pass the same repair
+    to ``on_repair`` and log it only at DEBUG, so a run that loads its bars twice warns once.
+
     Parameters
     ----------
     symbol
@@ -112,5 +124,19 @@ def load_sample(symbol: str = "AAPL", *, on_repair: Callable[[Repair], None] | N
         close = difflib.get_close_matches(wanted, symbols, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise DataError(f"no bundled sample for {symbol!r}.{hint} Bundled symbols: {', '.join(symbols)}.")
-    with _sample_path() as path:
-        return read_ohlcv(path, symbol=wanted, repair=["split-adjust"], on_repair=on_repair)
+    with _LOCK:
+        loaded = _LOADED.get(wanted)
+        if loaded is None:
+            applied: list[Repair] = []
+            with _sample_path() as path:
+                bars = read_ohlcv(path, symbol=wanted, repair=["split-adjust"], on_repair=applied.append)
+            loaded = _LOADED[wanted] = (bars, tuple(applied))
+        else:
+            # A run loads its bars, then its report loads them again: the repair was logged the first time.
+            for repair in loaded[1]:
+                _log.debug("%s (as reported when first loaded)", repair.message)
+    bars, applied = loaded
+    if on_repair is not None:
+        for repair in applied:
+            on_repair(repair)
+    return bars.copy()
