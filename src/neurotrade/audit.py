@@ -23,7 +23,8 @@ the fold's own model preparation and baselines), looked up at call time, so it c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,7 +169,8 @@ def audit(
         _compare_features(features.feature_frame(short, spec), features.feature_frame(long, spec), cut_time, columns)
         _compare_labels(pipeline.make_labels(short, spec), pipeline.make_labels(long, spec), cut_time, label_columns)
         if e > train_end + 1:
-            _compare_scaled(short, long, spec, train_times, cut_time, scaled)
+            with _warnings_once():  # the first fold's own fit below says what its scaler has to say, once
+                _compare_scaled(short, long, spec, train_times, cut_time, scaled)
         if progress is not None:
             progress(done, total)
     _measure_warmup(bars, spec, warmup, columns, report)
@@ -492,7 +494,9 @@ def _check_fitted(
     if k == 0 and "baselines" not in reference:
         log.warning("audit fold %d: the scaled features hold NaN after the warm-up; baselines not refitted", fold)
     for how in range(len(PERTURBATIONS)):
-        state = _fitted_state(split, *_perturbed(split, bars, frame, table, after, how), spec, with_baselines=k == 0)
+        with _warnings_once():
+            perturbed = _perturbed(split, bars, frame, table, after, how)
+            state = _fitted_state(split, *perturbed, spec, with_baselines=k == 0)
         for name, arrays in reference.items():
             audit_of = fitted.setdefault(name, ColumnAudit(name, "fitted"))
             moved = name not in state or any(
@@ -504,6 +508,20 @@ def _check_fitted(
                 "it depends on more than the training rows"
             )
             _record(audit_of, after if moved else None, after, detail if moved else "", fold)
+
+
+@contextmanager
+def _warnings_once() -> Iterator[None]:
+    """Hold back the library's warnings while refitting on cut or perturbed rows: a clean refit repeats the
+    reference fit's warnings (constant features, an empty class) word for word, and a leaking one is reported
+    anyway."""
+    root = logging.getLogger("neurotrade")
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _perturbed(
