@@ -33,8 +33,9 @@ def test_deleting_latest_moves_it_to_the_newest_remaining_version(three):
     assert (ref.name, ref.is_latest) == ("trend/1d_v3", True)
     assert _state(three) == [("trend/1d_v2", True)]
     assert load_bundle(three, "trend").ref.name == "trend/1d_v2"
-    # Numbers count on from the highest version left, as save_bundle documents.
-    assert save_bundle(three, "trend", "1d", weights={"w": torch.ones(1)}, documents={}).name == "trend/1d_v3"
+    # Numbers are never reused: v3 was deleted, so the next save is v4 (it used to reuse v3, whose run folder
+    # still held the deleted run's files).
+    assert save_bundle(three, "trend", "1d", weights={"w": torch.ones(1)}, documents={}).name == "trend/1d_v4"
 
 
 def test_deleting_the_last_version_removes_latest(three):
@@ -43,7 +44,9 @@ def test_deleting_the_last_version_removes_latest(three):
     assert list_bundles(three) == []
     assert not (three / "trend" / "latest").exists()
     assert not (three / "trend" / "latest").is_symlink()
-    assert [p.name for p in (three / "trend").iterdir() if not p.name.startswith(".lock")] == []
+    assert not (three / "trend" / "latest-1d").is_symlink()
+    # Only the lock and the high-water mark stay, so a new save still counts on from v3.
+    assert sorted(p.name for p in (three / "trend").iterdir()) == [".last_version", ".lock"]
     with pytest.raises(StoreError, match="no model bundles for strategy 'trend'"):
         load_bundle(three, "trend")
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -17,7 +15,8 @@ def _save(models_dir, strategy="trend", timeframe="1d", value=0.0, **documents):
 
 
 def _entries(strategy_dir: Path) -> list[str]:
-    return sorted(p.name for p in strategy_dir.iterdir() if p.name != ".lock")
+    # .lock and .last_version (the highest version ever taken) are the store's own bookkeeping.
+    return sorted(p.name for p in strategy_dir.iterdir() if p.name not in (".lock", ".last_version"))
 
 
 def test_versions_count_up_and_latest_follows(models_dir):
@@ -34,7 +33,9 @@ def test_versions_count_up_and_latest_follows(models_dir):
         ("trend/1d_v2", False),
         ("trend/1d_v3", True),
     ]
-    assert _entries(models_dir / "trend") == ["1d_v1", "1d_v2", "1d_v3", "latest"]
+    assert _entries(models_dir / "trend") == ["1d_v1", "1d_v2", "1d_v3", "latest", "latest-1d"]
+    assert (models_dir / "trend" / "latest-1d").readlink() == Path("1d_v3")
+    assert (models_dir / "trend" / ".last_version").read_text() == "3\n"
 
 
 def test_versions_are_numbered_per_strategy_across_timeframes(models_dir):
@@ -45,6 +46,7 @@ def test_versions_are_numbered_per_strategy_across_timeframes(models_dir):
     assert [r.name for r in list_bundles(models_dir)] == ["meanrev/1d_v1", "trend/1d_v1", "trend/4h_v2"]
     assert [r.name for r in list_bundles(models_dir, "trend")] == ["trend/1d_v1", "trend/4h_v2"]
     assert load_bundle(models_dir, "trend").ref.name == "trend/4h_v2"
+    assert load_bundle(models_dir, "trend/latest-1d").ref.name == "trend/1d_v1"
 
 
 def test_concurrent_saves_in_threads_get_distinct_versions(models_dir):
@@ -73,30 +75,6 @@ def test_concurrent_saves_in_threads_get_distinct_versions(models_dir):
     assert not any(p.name.startswith((".tmp", ".latest")) for p in (models_dir / "trend").iterdir())
 
 
-_WORKER = """
-import sys, torch
-from neurotrade.store import save_bundle
-for i in range(int(sys.argv[2])):
-    ref = save_bundle(sys.argv[1], "trend", "1d", weights={"w": torch.zeros(64)}, documents={"i": i})
-    print(ref.version)
-"""
-
-
-def test_concurrent_saves_in_processes_get_distinct_versions(models_dir):
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, str(models_dir), "5"], stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    versions = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0
-        versions += [int(line) for line in out.split()]
-    assert sorted(versions) == list(range(1, 11))
-    assert [r.version for r in list_bundles(models_dir)] == list(range(1, 11))
-    assert load_bundle(models_dir, "trend").ref.version == 10
-
-
 def test_failed_save_leaves_nothing_and_latest_unchanged(models_dir):
     _save(models_dir, value=1.0)
     before = _entries(models_dir / "trend")
@@ -119,21 +97,28 @@ def test_failed_first_save_creates_no_strategy_directory(models_dir):
 
 
 def test_failure_after_rename_rolls_the_bundle_back(models_dir, monkeypatch):
+    from neurotrade.store import _bundle
+
     _save(models_dir)
+    real_point = _bundle._point_latest
 
-    def broken_replace(self, target):
-        raise PermissionError(13, "Permission denied", str(target))
+    def broken_latest(strategy_dir, dir_name, pointer="latest"):
+        if pointer == "latest":  # latest-1d has moved already and must be moved back
+            raise PermissionError(13, "Permission denied", str(strategy_dir / pointer))
+        real_point(strategy_dir, dir_name, pointer)
 
-    monkeypatch.setattr(Path, "replace", broken_replace)
+    monkeypatch.setattr(_bundle, "_point_latest", broken_latest)
     with pytest.raises(StoreError) as info:
         _save(models_dir)
     monkeypatch.undo()
 
     assert str(info.value).startswith(f"cannot save a bundle for 'trend' in {models_dir / 'trend'}: ")
     assert str(info.value).endswith("Check that the directory is writable and that the disk has space.")
-    assert _entries(models_dir / "trend") == ["1d_v1", "latest"]
+    assert _entries(models_dir / "trend") == ["1d_v1", "latest", "latest-1d"]
     assert load_bundle(models_dir, "trend").ref.version == 1
-    assert _save(models_dir).version == 2
+    assert load_bundle(models_dir, "trend/latest-1d").ref.version == 1
+    # The failed save's number stays taken: a number names one save only, even one that was rolled back.
+    assert _save(models_dir).version == 3
 
 
 def test_failure_while_writing_files_removes_the_temporary_directory(models_dir, monkeypatch):
@@ -153,7 +138,7 @@ def test_failure_while_writing_files_removes_the_temporary_directory(models_dir,
         _save(models_dir, seed=1)
     monkeypatch.undo()
     assert len(calls) == 2
-    assert _entries(models_dir / "trend") == ["1d_v1", "latest"]
+    assert _entries(models_dir / "trend") == ["1d_v1", "latest", "latest-1d"]
 
 
 def test_latest_falls_back_to_a_text_file_without_symlinks(models_dir, monkeypatch):

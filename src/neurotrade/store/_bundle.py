@@ -38,12 +38,25 @@ from neurotrade.store._names import (
     check_document_name,
     check_name,
     did_you_mean,
+    latest_pointer,
 )
+
+try:
+    import fcntl
+except ImportError:  # Windows: temporary folders are then never judged stale, only left in place
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 _LOCK_FILE = ".lock"
 _LOCK_TIMEOUT_S = 120.0
+# The highest version ever taken for the strategy: numbers are never reused, even after a delete, so a bundle name
+# (and the run folder named after it) always means one training run.
+_HIGH_WATER_FILE = ".last_version"
+_TMP_PREFIX = ".tmp-"
+# Made and removed only while the strategy's lock is held, so any found by a holder of the lock is left over from a
+# process that died (kill -9, power cut) in the middle of a save or delete.
+_LOCKED_LEFTOVERS = (".latest-", ".deleting-", f"{_HIGH_WATER_FILE}-")
 _STORE_NAME_RE = re.compile(r"(?P<strategy>[A-Za-z0-9_-]+)(?:/(?P<which>[A-Za-z0-9_-]+))?/?")
 _SHORT_VERSION_RE = re.compile(r"v(?P<version>[1-9][0-9]*)")
 
@@ -61,7 +74,10 @@ class BundleRef:
     created_at
         When it was saved, UTC ISO 8601 (``2024-05-01T12:00:00Z``).
     is_latest
-        Whether the strategy's ``latest`` pointer names this bundle.
+        Whether the strategy's ``latest`` pointer names this bundle (its newest, whatever the timeframe).
+    is_latest_of_timeframe
+        Whether the strategy's ``latest-{timeframe}`` pointer names it: the newest bundle of its timeframe, the one
+        ``'{strategy}/latest-{timeframe}'`` loads.
     """
 
     strategy: str
@@ -70,6 +86,7 @@ class BundleRef:
     path: Path
     created_at: str
     is_latest: bool
+    is_latest_of_timeframe: bool = False
 
     @property
     def name(self) -> str:
@@ -107,12 +124,17 @@ def save_bundle(
     weights: Mapping[str, torch.Tensor],
     documents: Mapping[str, Any],
 ) -> BundleRef:
-    """Write a new bundle version for ``strategy`` and make it the ``latest``.
+    """Write a new bundle version for ``strategy`` and make it the ``latest`` (and ``latest-{timeframe}``).
 
     Everything is serialised and checked before the disk is touched; the files are written to a
     temporary directory next to the versions and renamed into place, the version number is taken under
-    a file lock (two concurrent saves get v1 and v2), and ``latest`` is swapped atomically. A save that
-    fails leaves no directory behind and ``latest`` where it was.
+    a file lock (two concurrent saves get v1 and v2), and ``latest`` and ``latest-{timeframe}`` are swapped
+    atomically. A save that fails leaves no directory behind and the pointers where they were.
+
+    Version numbers count up per strategy across timeframes and are never reused: the highest one taken is
+    kept in ``.last_version`` beside the bundles, so after deleting ``v3`` the next save is ``v4``. Temporary
+    directories left by a save that was killed are removed by the next save; one that a live save is still
+    writing is locked by it (``flock``) and left alone.
 
     Parameters
     ----------
@@ -143,8 +165,8 @@ def save_bundle(
     >>> models = Path(tempfile.mkdtemp()) / "models"
     >>> ref = save_bundle(models, "trend", "1d", weights={"w": torch.zeros(2)},
     ...                   documents={"metrics": {"test": {"accuracy": 0.61}}})
-    >>> ref.name, ref.is_latest
-    ('trend/1d_v1', True)
+    >>> ref.name, ref.is_latest, ref.is_latest_of_timeframe
+    ('trend/1d_v1', True, True)
     """
     check_name(strategy, "strategy")
     check_name(timeframe, "timeframe")
@@ -157,7 +179,12 @@ def save_bundle(
     strategy_dir = Path(models_dir) / strategy
     try:
         strategy_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{timeframe}-", dir=strategy_dir))
+        # The temporary directory is made and locked under the strategy's lock, so the clean-up of stale ones
+        # (also under it) sees every live one already locked by its owner.
+        with FileLock(strategy_dir / _LOCK_FILE, timeout=_LOCK_TIMEOUT_S):
+            _remove_leftovers(strategy_dir)
+            tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{timeframe}-", dir=strategy_dir))
+            held = _hold(tmp)
         try:
             files = {}
             for file_name, data in payload.items():
@@ -168,6 +195,8 @@ def save_bundle(
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+            if held is not None:
+                os.close(held)  # after the removal: until then the directory is visibly ours
     except Timeout as e:
         raise StoreError(
             f"cannot save a bundle for {strategy!r}: another save held {strategy_dir / _LOCK_FILE} for "
@@ -185,9 +214,10 @@ def save_bundle(
 def _publish(
     strategy_dir: Path, tmp: Path, strategy: str, timeframe: str, files: dict[str, dict[str, Any]]
 ) -> BundleRef:
-    """Number, rename into place and point ``latest`` at the bundle in ``tmp``; call under the lock."""
-    versions = [version for _, version in _bundle_dirs(strategy_dir).values()]
-    version = max(versions, default=0) + 1
+    """Number, rename into place and point the ``latest`` pointers at the bundle in ``tmp``; call under the lock."""
+    version = _high_water(strategy_dir) + 1
+    # Taken before the bundle appears: a save that dies after this skips a number rather than reusing one.
+    _write_high_water(strategy_dir, version)
     dir_name = f"{timeframe}_v{version}"
     created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     manifest = {
@@ -201,15 +231,18 @@ def _publish(
     _write_durable(tmp / MANIFEST_FILE, (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode())
     final = strategy_dir / dir_name
     tmp.rename(final)
+    per_timeframe = latest_pointer(timeframe)
+    before = _read_latest(strategy_dir, per_timeframe)
     try:
+        _point_latest(strategy_dir, dir_name, per_timeframe)
         _point_latest(strategy_dir, dir_name)
     except OSError:
-        # The bundle must not outlive a failed save: nothing would point at it, and the next save
-        # would take the following number as if this one had succeeded.
+        # The bundle must not outlive a failed save: nothing would point at it. Its number stays taken.
         shutil.rmtree(final, ignore_errors=True)
+        _restore_pointer(strategy_dir, per_timeframe, before)
         raise
     _fsync_dir(strategy_dir)
-    return BundleRef(strategy, timeframe, version, final, created_at, is_latest=True)
+    return BundleRef(strategy, timeframe, version, final, created_at, is_latest=True, is_latest_of_timeframe=True)
 
 
 def load_bundle(models_dir: Path, name: str | os.PathLike[str]) -> Bundle:
@@ -220,9 +253,9 @@ def load_bundle(models_dir: Path, name: str | os.PathLike[str]) -> Bundle:
     models_dir
         The models directory of the workspace, usually ``{home}/models``.
     name
-        ``'trend'`` or ``'trend/latest'`` (the newest), ``'trend/1d_v2'`` or ``'trend/v2'`` (one
-        version), or a path to a bundle directory (a :class:`~pathlib.Path`, or a string that is not a
-        store name).
+        ``'trend'`` or ``'trend/latest'`` (the newest, whatever its timeframe), ``'trend/latest-1d'`` (the
+        newest of one timeframe), ``'trend/1d_v2'`` or ``'trend/v2'`` (one version), or a path to a bundle
+        directory (a :class:`~pathlib.Path`, or a string that is not a store name).
 
     Returns
     -------
@@ -232,8 +265,8 @@ def load_bundle(models_dir: Path, name: str | os.PathLike[str]) -> Bundle:
     Raises
     ------
     StoreError
-        Unknown strategy or version (with the names that exist), or a bundle that fails verification:
-        a missing, added, resized or changed file.
+        Unknown strategy, version or timeframe (with the names that exist), or a bundle that fails
+        verification: a missing, added, resized or changed file, or a symbolic link in place of a file.
 
     Examples
     --------
@@ -274,8 +307,9 @@ def verify_bundle(path: Path) -> None:
     Raises
     ------
     StoreError
-        A missing manifest, or a file that is missing, not in the manifest, or whose size or sha256
-        differs from the one recorded at save time. The message names each file.
+        A missing manifest, or a file that is missing, not in the manifest, a symbolic link (refused even
+        when its target matches: it can change after the check), or whose size or sha256 differs from the
+        one recorded at save time. The message names each file.
 
     Examples
     --------
@@ -322,6 +356,7 @@ def list_bundles(models_dir: Path, strategy: str | None = None) -> list[BundleRe
         strategy_dir = models_dir / name
         dirs = _bundle_dirs(strategy_dir)
         latest = _latest_dir_name(strategy_dir, dirs)
+        per_timeframe = {tf: _latest_dir_name(strategy_dir, dirs, tf) for tf, _ in dirs.values()}
         for dir_name, (timeframe, version) in dirs.items():
             try:
                 manifest = read_manifest(strategy_dir / dir_name)
@@ -336,6 +371,7 @@ def list_bundles(models_dir: Path, strategy: str | None = None) -> list[BundleRe
                     strategy_dir / dir_name,
                     manifest["created_at"],
                     dir_name == latest,
+                    dir_name == per_timeframe[timeframe],
                 )
             )
     return sorted(refs, key=lambda r: (r.strategy, r.version, r.timeframe))
@@ -428,8 +464,8 @@ def _fsync_dir(path: Path) -> None:
         logger.debug("could not fsync %s: %s", path, e)
 
 
-def _point_latest(strategy_dir: Path, dir_name: str) -> None:
-    """Swap ``latest`` to ``dir_name`` in one rename: readers see the old or the new, never neither."""
+def _point_latest(strategy_dir: Path, dir_name: str, pointer: str = LATEST) -> None:
+    """Swap ``pointer`` to ``dir_name`` in one rename: readers see the old or the new, never neither."""
     tmp = strategy_dir / f".latest-{uuid.uuid4().hex}"
     try:
         tmp.symlink_to(dir_name, target_is_directory=True)
@@ -437,29 +473,134 @@ def _point_latest(strategy_dir: Path, dir_name: str) -> None:
         # Windows without the symlink privilege: a one-line text file names the bundle instead.
         _write_durable(tmp, f"{dir_name}\n".encode())
     try:
-        tmp.replace(strategy_dir / LATEST)
+        tmp.replace(strategy_dir / pointer)
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _read_latest(strategy_dir: Path) -> str | None:
-    pointer = strategy_dir / LATEST
-    if pointer.is_symlink():
-        return pointer.readlink().name
-    if pointer.is_file():
-        return pointer.read_text(encoding="utf-8").strip()
+def _restore_pointer(strategy_dir: Path, pointer: str, dir_name: str | None) -> None:
+    """Best effort after a failed save: put ``pointer`` back on ``dir_name`` (or remove it if it named nothing)."""
+    try:
+        if dir_name is None:
+            (strategy_dir / pointer).unlink(missing_ok=True)
+        else:
+            _point_latest(strategy_dir, dir_name, pointer)
+    except OSError as e:
+        logger.warning("could not restore %s after a failed save: %s", strategy_dir / pointer, e)
+
+
+def _read_latest(strategy_dir: Path, pointer: str = LATEST) -> str | None:
+    path = strategy_dir / pointer
+    if path.is_symlink():
+        return path.readlink().name
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
     return None
 
 
-def _latest_dir_name(strategy_dir: Path, dirs: dict[str, tuple[str, int]]) -> str | None:
-    """What ``latest`` names; without a pointer (bundles copied in by hand) the highest version."""
-    pointed = _read_latest(strategy_dir)
+def _latest_dir_name(strategy_dir: Path, dirs: dict[str, tuple[str, int]], timeframe: str | None = None) -> str | None:
+    """What ``latest`` (or ``latest-{timeframe}``) names; without a pointer (bundles saved before per-timeframe
+    pointers, or copied in by hand) the highest version (of that timeframe)."""
+    pointed = _read_latest(strategy_dir, LATEST if timeframe is None else latest_pointer(timeframe))
     if pointed is not None:
         return pointed
-    if not dirs:
+    candidates = [d for d in dirs if timeframe is None or dirs[d][0] == timeframe]
+    if not candidates:
         return None
-    return max(dirs, key=lambda d: (dirs[d][1], d))
+    return max(candidates, key=lambda d: (dirs[d][1], d))
+
+
+def _high_water(strategy_dir: Path) -> int:
+    """The highest version ever taken for the strategy: its ``.last_version``, or a bundle found above it."""
+    path = strategy_dir / _HIGH_WATER_FILE
+    recorded = 0
+    if path.exists():
+        text = path.read_text(encoding="utf-8").strip()
+        if not text.isdigit():
+            raise StoreError(
+                f"{display_name(path)} should hold the highest version number ever saved for "
+                f"{strategy_dir.name!r}, but holds {text[:40]!r}. Write that number into it (at least the highest "
+                "version left, as in `neurotrade models list`), so no deleted version's number is used again."
+            )
+        recorded = int(text)
+    # Bundles saved before the file existed, or copied in by hand, count too.
+    found = [version for _, version in _bundle_dirs(strategy_dir).values()]
+    return max([recorded, *found])
+
+
+def _write_high_water(strategy_dir: Path, version: int) -> None:
+    tmp = strategy_dir / f"{_HIGH_WATER_FILE}-{uuid.uuid4().hex}"
+    _write_durable(tmp, f"{version}\n".encode())
+    try:
+        tmp.replace(strategy_dir / _HIGH_WATER_FILE)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _hold(tmp: Path) -> int | None:
+    """Lock the temporary directory ``tmp`` for as long as the returned descriptor is open (None without flock).
+
+    The kernel drops the lock when its process dies, however it dies: a directory nobody holds is left over.
+    """
+    if fcntl is None:
+        return None
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        # A filesystem without flock (some network mounts): nobody can lock there, so _is_held says "held" and
+        # no save removes another's directory; an orphan then stays until removed by hand.
+        os.close(fd)
+        logger.debug("cannot lock %s (%s); it will not be cleaned up if this save is killed", tmp, e)
+        return None
+    return fd
+
+
+def _is_held(path: Path) -> bool:
+    """Whether a live save holds the temporary directory ``path`` (see :func:`_hold`)."""
+    if fcntl is None:
+        return True  # cannot tell: leave it
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # gone already, or not ours to open
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by a live save, or a filesystem where nobody can tell
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _remove_leftovers(strategy_dir: Path) -> None:
+    """Remove what saves and deletes killed mid-way left behind; call under the strategy's lock.
+
+    A temporary bundle directory is stale when no live save holds its lock. Every other temporary name is made
+    and removed under the strategy's lock, so one seen by the lock's holder is stale.
+    """
+    removed = []
+    for entry in strategy_dir.iterdir():
+        name = entry.name
+        if name.startswith(_TMP_PREFIX) and entry.is_dir() and not entry.is_symlink():
+            if _is_held(entry):
+                continue
+        elif not name.startswith(_LOCKED_LEFTOVERS):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(name)
+    if removed:
+        logger.info(
+            "removed %d folder(s) and file(s) left in %s by an interrupted save or delete: %s",
+            len(removed),
+            strategy_dir,
+            ", ".join(sorted(removed)),
+        )
 
 
 def _bundle_dirs(strategy_dir: Path) -> dict[str, tuple[str, int]]:
@@ -523,6 +664,8 @@ def _resolve(models_dir: Path, name: str | os.PathLike[str]) -> tuple[Path, bool
                 "the next save moves latest again."
             )
         return strategy_dir / latest, True
+    if which.startswith(f"{LATEST}-") and which not in dirs:
+        return strategy_dir / _latest_of_timeframe(strategy_dir, strategy, dirs, which.removeprefix(f"{LATEST}-")), True
     if which in dirs:
         return strategy_dir / which, True
     short = _SHORT_VERSION_RE.fullmatch(which)
@@ -534,6 +677,26 @@ def _resolve(models_dir: Path, name: str | os.PathLike[str]) -> tuple[Path, bool
         f"strategy {strategy!r} has no bundle {which!r}.{did_you_mean(which, dirs)} "
         f"Bundles: {_bundle_list(dirs, latest)}. Use {strategy!r} alone for the latest."
     )
+
+
+def _latest_of_timeframe(strategy_dir: Path, strategy: str, dirs: dict[str, tuple[str, int]], timeframe: str) -> str:
+    """The directory name ``latest-{timeframe}`` resolves to, or StoreError saying which timeframes exist."""
+    pointed = _latest_dir_name(strategy_dir, dirs, timeframe)
+    if pointed is None:
+        timeframes = sorted({tf for tf, _ in dirs.values()})
+        raise StoreError(
+            f"strategy {strategy!r} has no {timeframe} bundle: its bundles are {_bundle_list(dirs, None)} "
+            f"(timeframes {', '.join(timeframes)}). Train it on {timeframe} bars (data.timeframe: {timeframe}) to "
+            f"save one, or use a strategy whose data.timeframe matches a saved bundle."
+        )
+    if pointed not in dirs:
+        pointer = latest_pointer(timeframe)
+        raise StoreError(
+            f"{display_name(strategy_dir / pointer)} points at {pointed!r}, which does not exist (was it deleted?). "
+            f"Load a version by name instead: {_bundle_list(dirs, None)}; the next {timeframe} save moves "
+            f"{pointer} again."
+        )
+    return pointed
 
 
 def _check_placement(path: Path, manifest: dict[str, Any]) -> None:
@@ -548,7 +711,9 @@ def _check_placement(path: Path, manifest: dict[str, Any]) -> None:
 
 def _ref_from_manifest(path: Path, manifest: dict[str, Any]) -> BundleRef:
     strategy_dir = path.parent
-    is_latest = _latest_dir_name(strategy_dir, _bundle_dirs(strategy_dir)) == path.name
+    dirs = _bundle_dirs(strategy_dir)
+    is_latest = _latest_dir_name(strategy_dir, dirs) == path.name
+    of_timeframe = _latest_dir_name(strategy_dir, dirs, manifest["timeframe"]) == path.name
     return BundleRef(
         strategy=manifest["strategy"],
         timeframe=manifest["timeframe"],
@@ -556,4 +721,5 @@ def _ref_from_manifest(path: Path, manifest: dict[str, Any]) -> BundleRef:
         path=path,
         created_at=manifest["created_at"],
         is_latest=is_latest,
+        is_latest_of_timeframe=of_timeframe,
     )

@@ -18,12 +18,15 @@ from neurotrade.store._bundle import (
     _bundle_dirs,
     _bundle_list,
     _fsync_dir,
+    _high_water,
+    _latest_dir_name,
     _point_latest,
     _read_latest,
     _resolve,
+    _write_high_water,
 )
 from neurotrade.store._manifest import read_manifest
-from neurotrade.store._names import LATEST
+from neurotrade.store._names import LATEST, latest_pointer
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +34,12 @@ logger = logging.getLogger(__name__)
 def delete_bundle(models_dir: Path, name: str) -> BundleRef:
     """Delete one saved bundle version; ``latest`` moves to the newest version left, or goes with the last one.
 
-    The bundle is named explicitly (``'trend/1d_v2'`` or ``'trend/v2'``): a bare ``'trend'`` or
-    ``'trend/latest'`` is refused, so a command run twice cannot delete two versions. The directory is first
+    ``latest-{timeframe}`` likewise moves to the newest version of that timeframe left. The bundle is named
+    explicitly (``'trend/1d_v2'`` or ``'trend/v2'``): a bare ``'trend'``, ``'trend/latest'`` or
+    ``'trend/latest-1d'`` is refused, so a command run twice cannot delete two versions. The directory is first
     renamed out of sight, under the strategy's file lock, so a reader sees the whole bundle or none of it. A
-    bundle that fails verification can still be deleted; the run folder under ``runs/`` is left alone.
+    bundle that fails verification can still be deleted; the run folder under ``runs/`` is left alone. Its
+    version number is never given to a later save.
 
     Parameters
     ----------
@@ -80,7 +85,7 @@ def delete_bundle(models_dir: Path, name: str) -> BundleRef:
             f"{name!r} is a directory, not a bundle saved in {models_dir}: delete only removes bundles from the "
             "store. Remove a copied bundle directory by hand."
         )
-    if which is None or which == LATEST:
+    if which is None or which == LATEST or (which.startswith(f"{LATEST}-") and which != path.name):
         raise StoreError(
             f"name the version to delete: {name!r} means the latest bundle, {strategy}/{path.name}. "
             f"Run `neurotrade models delete {strategy}/{path.name}` to delete it."
@@ -115,19 +120,39 @@ def _remove(strategy_dir: Path, strategy: str, dir_name: str) -> BundleRef:
         created_at = read_manifest(path)["created_at"]
     except StoreError:
         created_at = ""  # a damaged bundle is still the user's to delete
-    pointed = _read_latest(strategy_dir)
-    was_latest = pointed == dir_name or (pointed is None and max(dirs, key=lambda d: (dirs[d][1], d)) == dir_name)
+    was_latest = _latest_dir_name(strategy_dir, dirs) == dir_name
+    was_latest_of_timeframe = _latest_dir_name(strategy_dir, dirs, timeframe) == dir_name
+    # Bundles saved before .last_version existed: record the number being deleted so no save takes it again.
+    _write_high_water(strategy_dir, _high_water(strategy_dir))
 
     hidden = strategy_dir / f".deleting-{dir_name}-{uuid.uuid4().hex}"
     path.rename(hidden)
     remaining = {d: v for d, v in dirs.items() if d != dir_name}
-    if pointed is None or pointed not in remaining:
-        if remaining:
-            newest = max(remaining, key=lambda d: (remaining[d][1], d))
-            _point_latest(strategy_dir, newest)
-            logger.info("latest of %s now names %s", strategy, newest)
-        else:
-            (strategy_dir / LATEST).unlink(missing_ok=True)
+    _repoint(strategy_dir, strategy, LATEST, remaining)
+    _repoint(
+        strategy_dir, strategy, latest_pointer(timeframe), {d: v for d, v in remaining.items() if v[0] == timeframe}
+    )
     _fsync_dir(strategy_dir)
     shutil.rmtree(hidden)
-    return BundleRef(strategy, timeframe, version, path, created_at, is_latest=was_latest)
+    return BundleRef(
+        strategy,
+        timeframe,
+        version,
+        path,
+        created_at,
+        is_latest=was_latest,
+        is_latest_of_timeframe=was_latest_of_timeframe,
+    )
+
+
+def _repoint(strategy_dir: Path, strategy: str, pointer: str, candidates: dict[str, tuple[str, int]]) -> None:
+    """Keep ``pointer`` on a bundle that exists: the newest of ``candidates``, or no pointer when there is none."""
+    pointed = _read_latest(strategy_dir, pointer)
+    if pointed is not None and pointed in candidates:
+        return
+    if candidates:
+        newest = max(candidates, key=lambda d: (candidates[d][1], d))
+        _point_latest(strategy_dir, newest, pointer)
+        logger.info("%s of %s now names %s", pointer, strategy, newest)
+    else:
+        (strategy_dir / pointer).unlink(missing_ok=True)

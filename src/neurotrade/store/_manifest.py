@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,12 @@ FORMAT_VERSION = 1
 _FILE_NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 _HEX_RE = re.compile(r"[0-9a-f]{64}")
 _RESTORE = "Retrain or restore it from a backup."
+_NO_LINKS = "A bundle holds plain files only: replace each link with a copy of the saved file, or retrain."
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where the is_symlink check stands alone
+
+
+class _LinkError(OSError):
+    """The path became a symbolic link after it was checked."""
 
 
 def display_name(path: Path) -> str:
@@ -32,13 +40,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_dir():
         raise StoreError(f"no model bundle at {path}: the directory does not exist.")
     manifest_path = path / MANIFEST_FILE
+    if manifest_path.is_symlink():
+        raise StoreError(f"bundle {where} failed verification: {_symlink_problem(manifest_path)}. {_NO_LINKS}")
     if not manifest_path.is_file():
         raise StoreError(
             f"bundle {where} failed verification: {MANIFEST_FILE} is missing, so nothing in it can be "
             f"trusted. {_RESTORE}"
         )
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(_read_plain_file(manifest_path).decode("utf-8"))
+    except _LinkError as e:
+        raise StoreError(f"bundle {where} failed verification: {_symlink_problem(manifest_path)}. {_NO_LINKS}") from e
     except (UnicodeDecodeError, ValueError) as e:
         raise StoreError(
             f"bundle {where} failed verification: {MANIFEST_FILE} is not valid JSON ({e}). {_RESTORE}"
@@ -94,13 +106,24 @@ def verify_files(
     files: dict[str, dict[str, Any]] = manifest["files"]
     problems: list[str] = []
     contents: dict[str, bytes] = {}
+    links = 0
     for name in sorted(files) if only is None else [only]:
         expected = files[name]
         file_path = path / name
+        if file_path.is_symlink():
+            # A link's target can change after the check, or lie outside the bundle: even a matching one is refused.
+            problems.append(_symlink_problem(file_path))
+            links += 1
+            continue
         if not file_path.is_file():
             problems.append(f"{name} is missing; it was deleted or moved after saving")
             continue
-        data = file_path.read_bytes()
+        try:
+            data = _read_plain_file(file_path)
+        except _LinkError:  # swapped for a link between the check above and the read
+            problems.append(_symlink_problem(file_path))
+            links += 1
+            continue
         if len(data) != expected["size"]:
             problems.append(
                 f"{name} size mismatch (expected {expected['size']} bytes, got {len(data)}); "
@@ -122,13 +145,36 @@ def verify_files(
     if problems:
         where = display_name(path)
         # Extra files alone leave the saved ones intact, so removing them is enough.
-        hint = (
-            "Remove the files that were added, or restore the bundle from a backup."
-            if len(extra) == len(problems)
-            else _RESTORE
-        )
+        if len(extra) == len(problems):
+            hint = "Remove the files that were added, or restore the bundle from a backup."
+        elif links == len(problems):
+            hint = _NO_LINKS
+        else:
+            hint = _RESTORE
         if len(problems) == 1:
             raise StoreError(f"bundle {where} failed verification: {problems[0]}. {hint}")
         listed = "\n".join(f"  - {p}" for p in problems)
         raise StoreError(f"bundle {where} failed verification:\n{listed}\n{hint}")
     return contents
+
+
+def _symlink_problem(file_path: Path) -> str:
+    try:
+        target = str(file_path.readlink())
+    except OSError:
+        target = "?"
+    return f"{file_path.name} is a symbolic link (to {target}), not a file the bundle holds"
+
+
+def _read_plain_file(file_path: Path) -> bytes:
+    """The bytes of a regular file, refusing to follow a symbolic link even if one appears after the check."""
+    try:
+        fd = os.open(file_path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        if file_path.is_symlink():
+            raise _LinkError(str(e)) from e
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise _LinkError(f"{file_path} is not a regular file")
+        return f.read()

@@ -20,6 +20,17 @@ MANIFEST_FILE = "manifest.json"
 LATEST = "latest"
 
 
+def latest_pointer(timeframe: str) -> str:
+    """The name of the pointer to a strategy's newest bundle of ``timeframe``.
+
+    Examples
+    --------
+    >>> latest_pointer("1d")
+    'latest-1d'
+    """
+    return f"{LATEST}-{timeframe}"
+
+
 def check_name(value: object, what: str) -> str:
     """Return ``value`` if it is a usable strategy name or timeframe, else raise StoreError."""
     if not isinstance(value, str) or not NAME_RE.fullmatch(value):
