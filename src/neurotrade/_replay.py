@@ -77,8 +77,16 @@ def backtest_bundle(
     """
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
-    name = spec.name if model == "latest" else f"{spec.name}/{model}"
+    # "latest" is the newest bundle of the data's timeframe: the strategy's newest overall may be another timeframe's.
+    timeframe = spec.data.timeframe
+    name = f"{spec.name}/latest-{timeframe}" if model == "latest" else f"{spec.name}/{model}"
     bundle = load_bundle(home_dir / "models", name)
+    if bundle.ref.timeframe != timeframe:
+        raise BacktestError(
+            f"bundle {bundle.ref.name} was trained on {bundle.ref.timeframe} bars, but {spec.name}'s data is "
+            f"{timeframe} (data.timeframe): its features would be computed on bars it never saw. Use a {timeframe} "
+            f"bundle (see `neurotrade models list {spec.name}`), or set data.timeframe: {bundle.ref.timeframe}."
+        )
     engine = DecisionEngine.from_bundle(bundle)
     bars = load_bars(spec.data, home=home_dir, seed=spec.seed)
     first = bars.index[0] if start is None else pd.Timestamp(start, tz="UTC")

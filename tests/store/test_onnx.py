@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import numpy as np
 import pytest
 import torch
 
+from neurotrade.cli import main
 from neurotrade.errors import ModelError, StoreError
 from neurotrade.store import (
     check_onnx,
@@ -84,6 +87,59 @@ def test_export_says_nothing_on_stdout(trained_home, tmp_path, capfd):
     assert "torchvision" not in err
 
 
+_CHATTY = ("onnxscript", "onnx_ir", "torch.onnx")
+
+
+def test_export_keeps_the_exporters_info_logs_quiet(trained_home, tmp_path, caplog):
+    # onnxscript logs every optimisation pass at INFO ("No unused functions to remove"): a user whose logging shows
+    # INFO (the CLI without --verbose) must not see them.
+    levels = {name: logging.getLogger(name).level for name in _CHATTY}
+    with caplog.at_level(logging.INFO):
+        export_onnx(load_bundle(trained_home / "models", "tiny_mlp"), tmp_path / "quiet.onnx")
+    chatty = [r for r in caplog.records if r.name.startswith(_CHATTY)]
+    assert chatty == []
+    assert any(r.name == "neurotrade.store._onnx" and r.message.startswith("exported") for r in caplog.records)
+    assert {name: logging.getLogger(name).level for name in _CHATTY} == levels
+
+
+def test_export_leaves_the_exporters_logs_alone_at_debug(trained_home, tmp_path, caplog):
+    with caplog.at_level(logging.DEBUG):
+        export_onnx(load_bundle(trained_home / "models", "tiny_mlp"), tmp_path / "verbose.onnx")
+    assert any(r.name.startswith("onnxscript") and r.levelno == logging.INFO for r in caplog.records)
+
+
+def _main(capsys, *args):
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr()
+
+
+@pytest.fixture
+def restore_logging():
+    # The CLI configures the root logger (level, handler) for the process; put it back for the next tests.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_models_export_prints_no_exporter_logs_without_verbose(trained_home, tmp_path, capsys, restore_logging):
+    home = ["--home", str(trained_home)]
+    code, out = _main(capsys, *home, "models", "export", "tiny_mlp", "--out", str(tmp_path / "a.onnx"))
+    assert code == 0, out.err
+    assert "exported tiny_mlp/1d_v1 to" in out.out
+    for line in ("No unused functions to remove", "PassManager", "constant folding"):
+        assert line not in out.err
+    # --verbose shows them: the test would see them if they were printed.
+    code, out = _main(capsys, *home, "--verbose", "models", "export", "tiny_mlp", "--out", str(tmp_path / "b.onnx"))
+    assert code == 0, out.err
+    assert "No unused functions to remove" in out.err
+
+
 def test_a_changed_export_fails_the_check(trained_home, tmp_path):
     mlp = load_bundle(trained_home / "models", "tiny_mlp")
     lstm = load_bundle(trained_home / "models", "tiny_lstm")
@@ -126,8 +182,18 @@ def test_a_spec_this_version_cannot_read_is_a_store_error(trained_home, tmp_path
     bundle = load_bundle(trained_home / "models", "tiny_mlp")
     spec = {**bundle.documents["spec"], "model": {"type": "mlp", "hiddn": [8]}}
     save_bundle(tmp_path / "models", "old", "1d", weights=bundle.weights, documents={**bundle.documents, "spec": spec})
-    with pytest.raises(StoreError, match=r"old/1d_v1: spec.json is not a strategy this neurotrade can read"):
+    with pytest.raises(StoreError) as info:
         rebuild_model(load_bundle(tmp_path / "models", "old"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert re.match(
+        r"bundle old/1d_v1: models/old/1d_v1/spec\.json:\d+ model\.hiddn: unknown key 'hiddn'; did you mean "
+        r"'hidden'\? This neurotrade \(.+\) cannot read the spec the bundle was saved with",
+        message,
+    ), message
+    assert message.endswith(
+        "retrain the strategy to save a bundle it reads, or load this one with the version that saved it."
+    )
 
 
 def test_a_model_torch_cannot_export_is_a_model_error(trained_home, tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from neurotrade.errors import FeatureError, ModelError
 from neurotrade.features import Standardizer
 from neurotrade.labels import CLASS_NAMES
 from neurotrade.models import build_model
-from neurotrade.store import Bundle
+from neurotrade.store import Bundle, bundle_strategy
 from neurotrade.training import inference_copy
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class DecisionEngine:
         for name in ("spec", "features", "scaler"):
             if name not in docs:
                 raise ModelError(f"bundle {bundle.ref.name} has no {name}.json; it cannot be run by the engine")
-        strategy = Strategy.model_validate(docs["spec"])
+        strategy = bundle_strategy(bundle)  # a spec that no longer validates is a located StoreError
         features = list(docs["features"]["resolved_features"])
         model = build_model(strategy.model, n_inputs=len(features), n_classes=len(CLASS_NAMES))
         try:

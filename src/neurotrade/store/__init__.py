@@ -18,11 +18,13 @@ from neurotrade.store._bundle import (
 from neurotrade.store._delete import delete_bundle
 from neurotrade.store._ledger import TrialLedger, configuration_hash
 from neurotrade.store._onnx import check_onnx, export_onnx, preprocess_path, rebuild_model
+from neurotrade.store._spec import bundle_strategy
 
 __all__ = [
     "Bundle",
     "BundleRef",
     "TrialLedger",
+    "bundle_strategy",
     "check_onnx",
     "configuration_hash",
     "delete_bundle",

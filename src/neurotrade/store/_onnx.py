@@ -15,22 +15,25 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydantic
 import torch
 from torch import nn
 
 from neurotrade.errors import ModelError, StoreError
 from neurotrade.store._bundle import Bundle
+from neurotrade.store._spec import bundle_strategy
 
 logger = logging.getLogger(__name__)
 
 INPUT_NAME = "features"
 OUTPUTS = ("logits", "probabilities")
 OPSET = 18
+# The loggers of the exporter's own packages (children such as onnxscript.optimizer inherit their level).
+_EXPORTER_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir", "onnx")
 _INSTALL = "Install the exporter with `pip install onnx onnxscript` (and onnxruntime to check the export)."
 
 
@@ -71,19 +74,11 @@ def rebuild_model(bundle: Bundle) -> nn.Module:
     >>> model(torch.zeros(2, 1)).shape
     torch.Size([2, 3])
     """
-    from neurotrade.config import Strategy  # the spec describes every stage; only this rebuild needs it
     from neurotrade.models import build_model
 
     where = bundle.ref.name
     features = _document(bundle, "features")
-    try:
-        spec = Strategy.model_validate(_document(bundle, "spec"))
-    except pydantic.ValidationError as e:
-        raise StoreError(
-            f"bundle {where}: spec.json is not a strategy this neurotrade can read ({e.error_count()} problem(s); "
-            f"first: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}). Load it with the neurotrade version that "
-            "saved it (see environment.json), or retrain."
-        ) from e
+    spec = bundle_strategy(bundle)
     names = features.get("resolved_features")
     if not isinstance(names, list) or not names:
         raise StoreError(f"bundle {where}: features.json lists no resolved_features; retrain to save a full bundle.")
@@ -275,16 +270,35 @@ class _WithProbabilities(nn.Module):
         return logits, torch.softmax(logits, dim=-1)
 
 
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Raise the exporter's loggers to ERROR for the export, unless neurotrade's own logging is at DEBUG.
+
+    onnxscript and onnx_ir log every optimisation pass at INFO ("Removed 1 unused nodes") and torch.onnx says
+    "torchvision is not installed": none of it concerns a user, who would see it as soon as their logging shows
+    INFO (the CLI does). With ``--verbose`` (DEBUG) they are left as they are.
+    """
+    if logger.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
+
+
 def _export(module: nn.Module, example: torch.Tensor, path: Path, opset: int, where: str) -> None:
     batch = torch.export.Dim("batch", min=1)
     # The exporter reports its progress on stdout and warns about torch's own deprecations; a library says
     # nothing on stdout, so both are kept out of the caller's console and sent to the debug log.
     captured = io.StringIO()
-    torch_log = logging.getLogger("torch.onnx")  # "torchvision is not installed" is no concern of ours
-    level = torch_log.level
-    torch_log.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(captured), warnings.catch_warnings():
+        with contextlib.redirect_stdout(captured), warnings.catch_warnings(), _quiet_exporter():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", UserWarning)
@@ -307,7 +321,6 @@ def _export(module: nn.Module, example: torch.Tensor, path: Path, opset: int, wh
             "(neurotrade.store.rebuild_model) instead."
         ) from e
     finally:
-        torch_log.setLevel(level)
         if captured.getvalue():
             logger.debug("torch.onnx: %s", captured.getvalue().strip())
 
