@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -19,17 +19,10 @@ from rich.tree import Tree
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, err_console, state
 from neurotrade.errors import StoreError
-from neurotrade.store import (
-    Bundle,
-    BundleRef,
-    check_onnx,
-    delete_bundle,
-    export_onnx,
-    list_bundles,
-    load_bundle,
-    preprocess_path,
-    read_document,
-)
+
+# The store (torch, safetensors) is imported inside the commands, so `neurotrade --help` starts at once.
+if TYPE_CHECKING:
+    from neurotrade.store import Bundle, BundleRef
 
 models_app = typer.Typer(
     help="List, inspect, verify, delete and export the model bundles saved in the workspace.",
@@ -50,7 +43,9 @@ def list_command(
     ctx: typer.Context,
     strategy: Annotated[str | None, typer.Argument(help="Only this strategy's bundles.", show_default=False)] = None,
 ) -> None:
-    """List saved bundles, oldest first, with their headline test metrics."""
+    """List saved bundles, oldest first, with the strategy's out-of-sample numbers from each run."""
+    from neurotrade.store import list_bundles
+
     models_dir = state(ctx).home / "models"
     refs = list_bundles(models_dir, strategy)
     if not refs:
@@ -58,29 +53,32 @@ def list_command(
             f"No model bundles in {escape(str(models_dir))} yet; train a strategy to save one.", soft_wrap=True
         )
         return
-    headlines = {ref.name: _headlines(ref) for ref in refs}
-    show_accuracy = any(h[0] is not None for h in headlines.values())
-    show_sharpe = any(h[1] is not None for h in headlines.values())
+    values = {ref.name: _list_values(ref) for ref in refs}
+    # A column nobody has a number for (bundles not saved by `neurotrade run`) is left out.
+    shown = [i for i in range(len(LIST_COLUMNS)) if any(v[i] is not None for v in values.values())]
 
-    table = Table(box=box.SIMPLE_HEAD)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Name", style="bold", no_wrap=True)
-    table.add_column("Ver", justify="right")
-    table.add_column("Created (UTC)", no_wrap=True)
-    table.add_column("Latest", justify="center")
-    if show_accuracy:
-        table.add_column("Accuracy", justify="right")
-    if show_sharpe:
-        table.add_column("Sharpe", justify="right")
+    table.add_column("Created (UTC)")  # the one column that may wrap (date over time) on a narrow terminal
+    table.add_column("Latest", justify="center", no_wrap=True)
+    for i in shown:
+        table.add_column(LIST_COLUMNS[i].header, justify="right", no_wrap=True)
     for ref in refs:
-        accuracy, sharpe = headlines[ref.name]
-        row = [ref.name, str(ref.version), _created_minutes(ref.created_at), "*" if ref.is_latest else ""]
-        if show_accuracy:
-            row.append(_number(accuracy))
-        if show_sharpe:
-            row.append(_number(sharpe))
+        row = [ref.name, _created_minutes(ref.created_at), _latest_mark(ref)]
+        row += [LIST_COLUMNS[i].render(values[ref.name][i]) for i in shown]
         table.add_row(*(escape(cell) for cell in row))
-    if show_accuracy or show_sharpe:
-        table.caption = "Metrics from metrics.json, the test split where one is recorded."
+    caption = []
+    if shown:
+        caption.append(
+            "Out of sample (every fold's test window, chained): the strategy's accuracy, total return and Sharpe; "
+            "B&H Sharpe is buy-and-hold's on the same bars."
+        )
+    if any(ref.is_latest_of_timeframe and not ref.is_latest for ref in refs):
+        caption.append(
+            "Latest: * the strategy's newest bundle; (tf) the newest of its timeframe, which `neurotrade backtest` "
+            "trades on data of that timeframe."
+        )
+    table.caption = "\n".join(caption) or None
     console.print(table)
 
 
@@ -93,9 +91,13 @@ def show_command(
     ],
 ) -> None:
     """Verify a bundle, then show its files, weights and documents."""
+    from neurotrade.store import load_bundle
+
     bundle = load_bundle(state(ctx).home / "models", name)
     ref = bundle.ref
     latest = " [green](latest)[/]" if ref.is_latest else ""
+    if ref.is_latest_of_timeframe and not ref.is_latest:
+        latest = f" [green](latest {escape(ref.timeframe)})[/]"
     console.print(f"[bold]{escape(ref.name)}[/]{latest}")
     console.print(f"  path     {escape(str(ref.path))}")
     console.print(f"  created  {escape(_created(ref.created_at))} UTC")
@@ -111,7 +113,10 @@ def show_command(
         console.print(_render_document(doc_name, bundle.documents[doc_name]))
 
 
-_NAME_HELP = "'strategy' (latest), 'strategy/1d_v2', 'strategy/v2', or a bundle directory."
+_NAME_HELP = (
+    "'strategy' (its newest), 'strategy/latest-1d' (its newest 1d bundle), 'strategy/1d_v2', 'strategy/v2', or a "
+    "bundle directory."
+)
 
 
 class ExportFormat(enum.StrEnum):
@@ -126,6 +131,8 @@ def verify_command(
     name: Annotated[str, typer.Argument(help=_NAME_HELP, show_default=False)],
 ) -> None:
     """Check every file of a bundle against its manifest (size and sha256) and parse its weights and documents."""
+    from neurotrade.store import load_bundle
+
     bundle = load_bundle(state(ctx).home / "models", name)
     files = bundle.manifest.get("files", {})
     console.print(
@@ -142,6 +149,8 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
     """Delete one bundle version; `latest` moves to the newest version left."""
+    from neurotrade.store import delete_bundle, list_bundles
+
     models_dir = state(ctx).home / "models"
     if not yes and not typer.confirm(f"Delete the model bundle {name}? This cannot be undone", default=False):
         console.print("Nothing deleted.")
@@ -172,6 +181,8 @@ def export_command(
 
     The graph reads standardised features; the scaler's mean and scale are in {stem}.preprocess.json.
     """
+    from neurotrade.store import check_onnx, export_onnx, load_bundle, preprocess_path
+
     bundle = load_bundle(state(ctx).home / "models", name)
     ref = bundle.ref
     path = out if out is not None else Path(f"{ref.strategy}_{ref.timeframe}_v{ref.version}.{fmt.value}")
@@ -185,30 +196,57 @@ def export_command(
     )
 
 
-def _headlines(ref: BundleRef) -> tuple[float | None, float | None]:
+@dataclass(frozen=True)
+class ListColumn:
+    """One metric column of `models list`: its header, the key path in ``metrics.json`` it shows, its format."""
+
+    header: str
+    path: tuple[str, ...]
+    percent: bool = False
+
+    def render(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value:+.1%}" if self.percent else f"{value:.3g}"
+
+
+# Exact key paths, never a search for a key named "sharpe": buy-and-hold's and the baselines' Sharpe ratios sit
+# beside the strategy's in metrics.json, and the first match by name was buy-and-hold's.
+LIST_COLUMNS = (
+    ListColumn("Accuracy", ("aggregate", "classification", "accuracy")),
+    ListColumn("Return", ("aggregate", "strategy", "total_return"), percent=True),
+    ListColumn("Sharpe", ("aggregate", "strategy", "sharpe")),
+    ListColumn("B&H\nSharpe", ("aggregate", "buy_and_hold", "sharpe")),
+)
+
+
+def _list_values(ref: BundleRef) -> list[float | None]:
+    from neurotrade.store import read_document
+
     try:
         metrics = read_document(ref, "metrics", missing_ok=True)
     except StoreError as e:
         # One damaged bundle should not hide the others; `models show` gives the full verdict.
         err_console.print(f"[yellow]warning:[/] {escape(str(e))}", highlight=False)
-        return None, None
-    flat = dict(_flatten(metrics, "")) if isinstance(metrics, dict) else {}
-    return _pick(flat, ("accuracy", "acc")), _pick(flat, ("sharpe",))
+        metrics = None
+    return [_at(metrics, column.path) for column in LIST_COLUMNS]
 
 
-def _pick(flat: dict[str, float], names: tuple[str, ...]) -> float | None:
-    """The metric whose last key names one of ``names``, preferring one recorded for the test split."""
-    found = [path for path in flat if _names_metric(path, names)]
-    if not found:
-        return None
-    found.sort(key=lambda p: ("test" not in p.lower(), p.count("."), p))
-    return flat[found[0]]
+def _at(document: Any, path: tuple[str, ...]) -> float | None:
+    """The finite number at ``path`` in ``document``, or None."""
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    if isinstance(document, int | float) and not isinstance(document, bool) and math.isfinite(document):
+        return float(document)
+    return None
 
 
-def _names_metric(path: str, names: tuple[str, ...]) -> bool:
-    # "accuracy", "test_accuracy", "acc" and "sharpe_ratio" count; "accumulated" does not.
-    words = re.split(r"[^a-z0-9]+", path.rsplit(".", 1)[-1].lower())
-    return any(n in words for n in names)
+def _latest_mark(ref: BundleRef) -> str:
+    if ref.is_latest:
+        return "*"
+    return f"({ref.timeframe})" if ref.is_latest_of_timeframe else ""
 
 
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, float]]:
@@ -217,10 +255,6 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, float]]:
             yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         yield prefix, float(value)
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
 
 
 def _created(created_at: str) -> str:
