@@ -15,6 +15,7 @@ from neurotrade.config._coverage import warn_uncovered
 from neurotrade.config._errors import pydantic_problems, suggest
 from neurotrade.config._references import Resolved, check_references
 from neurotrade.config._spec import IndicatorSpec, Strategy
+from neurotrade.config._units import warn_price_units
 from neurotrade.config._yaml import LocatedDocument, parse_yaml
 from neurotrade.data import parse_timeframe
 from neurotrade.errors import ConfigError
@@ -86,6 +87,7 @@ def parse_strategy(text: str, *, source: str = "<string>", base_dir: Path | None
         raise ConfigError(sorted(problems, key=lambda p: _line_number(p, source)))
     assert strategy is not None  # no problems means pydantic accepted it
     warn_uncovered(doc, strategy, refs)
+    warn_price_units(doc, strategy, refs)
     return _resolve(strategy, refs, base_dir)
 
 
