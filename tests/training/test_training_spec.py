@@ -53,7 +53,7 @@ def test_bad_values_name_the_key() -> None:
     found = problems(BASE + "training: {grad_clip: 0, seeds: [1, 1], schedule: {type: cosine, min_lr_ratio: 2}}\n")
     assert found == [
         "x.yaml:5 training.schedule.min_lr_ratio: must be a number from 0 to 1, got 2",
-        "x.yaml:5 training.grad_clip: must be a number > 0.0, got 0",
+        "x.yaml:5 training.grad_clip: must be a number > 0 and <= 1e+06, got 0",
         "x.yaml:5 training.seeds: seeds repeat 1; list each seed once",
     ]
     found = problems(BASE + "training: {amp: maybe, loss: focall, optimizer: adamx}\n")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
-from neurotrade.config._yaml import LocatedDocument, Path_
+from neurotrade.config._yaml import LocatedDocument, Path_, format_path
 
 FRIENDLY_PATTERNS = {
     r"^[A-Za-z][A-Za-z0-9_-]*$": "a name that starts with a letter and uses only letters, digits, '_' and '-'",
@@ -33,14 +33,6 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def format_path(path: Path_) -> str:
-    """``('model', 'hidden', 0)`` -> ``model.hidden[0]``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def located(doc: LocatedDocument, path: Path_, message: str) -> str:
@@ -130,23 +122,42 @@ def _describe(kind: str, root: type[BaseModel], path: Path_, data: Any, ctx: dic
     parent = model_at(root, field_path[:-1], data) if field_path else None
     if parent is not None and isinstance(field_path[-1], str) and field_path[-1] in parent.model_fields:
         field = parent.model_fields[field_path[-1]]
-        annotation, metadata = field.annotation, list(field.metadata)
-        if item and get_origin(_unwrap(annotation)) is list:
-            annotation = get_args(_unwrap(annotation))[0]
-            metadata = list(get_args(annotation)[1:]) if get_origin(annotation) is Annotated else []
-            metadata = [m for meta in metadata for m in getattr(meta, "metadata", [meta])]
-            annotation = _unwrap(annotation)
+        annotation, metadata = _optional_member(field.annotation, list(field.metadata))
+        if item and get_origin(annotation) is list:
+            annotation, metadata = _optional_member(get_args(annotation)[0], [])
     for meta in metadata:
         for name, cls in (("ge", at.Ge), ("gt", at.Gt), ("le", at.Le), ("lt", at.Lt)):
             if isinstance(meta, cls):
-                bounds[name] = getattr(meta, name)
+                bounds[name] = _number(getattr(meta, name))
     integer = kind.startswith("int_") or annotation is int
-    noun = "an integer" if integer else "a number"
+    noun = "an integer" if integer else ("a finite number" if kind == "finite_number" else "a number")
     if "ge" in bounds and "le" in bounds:
         return f"{noun} from {bounds['ge']} to {bounds['le']}"
     ops = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
     parts = [f"{op} {bounds[name]}" for name, op in ops if name in bounds]
     return noun + (" " + " and ".join(parts) if parts else "")
+
+
+def _optional_member(tp: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    """The declared type and its constraints, through ``Annotated[...]`` and ``X | None`` (whose constraints
+    pydantic leaves on X rather than on the field)."""
+    members = _members(tp)
+    if len(members) == 1 and get_origin(_strip_none(tp)) is Annotated:
+        extra = get_args(_strip_none(tp))[1:]
+        metadata = metadata + [m for meta in extra for m in getattr(meta, "metadata", [meta])]
+    return (members[0] if len(members) == 1 else _unwrap(tp)), metadata
+
+
+def _strip_none(tp: Any) -> Any:
+    if get_origin(tp) in (Union, types.UnionType):
+        rest = [a for a in get_args(tp) if a is not type(None)]
+        return rest[0] if len(rest) == 1 else tp
+    return tp
+
+
+def _number(bound: Any) -> Any:
+    """A bound as the message shows it: ``1e+15`` rather than ``1000000000000000.0``."""
+    return f"{bound:g}" if isinstance(bound, float) and abs(bound) >= 1e6 else bound
 
 
 def _unwrap(tp: Any) -> Any:

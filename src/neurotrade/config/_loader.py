@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from neurotrade.config._coverage import warn_uncovered
 from neurotrade.config._errors import pydantic_problems, suggest
 from neurotrade.config._references import Resolved, check_references
+from neurotrade.config._size import check_model_size
 from neurotrade.config._spec import IndicatorSpec, Strategy
 from neurotrade.config._units import warn_price_units
 from neurotrade.config._yaml import LocatedDocument, parse_yaml
@@ -86,9 +87,14 @@ def parse_strategy(text: str, *, source: str = "<string>", base_dir: Path | None
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: _line_number(p, source)))
     assert strategy is not None  # no problems means pydantic accepted it
+    resolved = _resolve(strategy, refs, base_dir)
+    # Sized on the resolved spec: `timeframes: all` and the fuzzy sets decide how many inputs the network has.
+    too_large = check_model_size(doc, resolved)
+    if too_large:
+        raise ConfigError(too_large)
     warn_uncovered(doc, strategy, refs)
     warn_price_units(doc, strategy, refs)
-    return _resolve(strategy, refs, base_dir)
+    return resolved
 
 
 def _line_number(problem: str, source: str) -> int:

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from neurotrade.config._base import Section
-from neurotrade.config._model_specs import MLPSpec
+from neurotrade.config._base import DEFAULT_MAX_PARAMETERS, MaxParameters, Section
+from neurotrade.config._model_specs import MLPSpec, _encoder_block, _linear
 
 
 class FuzzyModelSpec(Section):
@@ -29,6 +29,19 @@ class FuzzyModelSpec(Section):
     membership: Literal["gaussian", "triangular"] = "gaussian"
     rules: Annotated[int, Field(ge=1, le=4096)] = 32
     antecedents: Annotated[int, Field(ge=1, le=8)] = 2
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters on ``n_inputs`` features, counting all ``rules`` (fewer exist when the inputs
+        and sets allow fewer distinct rules, so this is an upper bound).
+
+        Examples
+        --------
+        >>> FuzzyModelSpec(rules=4).parameters(2, 3)  # centres 2 + 2 * 2 gaps, widths 2 * 3, 4 rules x 3 classes
+        24
+        """
+        widths = n_inputs * self.sets_per_input if self.membership == "gaussian" else 0
+        return n_inputs + n_inputs * (self.sets_per_input - 1) + widths + self.rules * n_classes
 
 
 class RegimeSpec(Section):
@@ -60,6 +73,21 @@ class RegimeSpec(Section):
     return_weight: Annotated[float, Field(ge=0, le=1000)] = 0.5
     volatility_weight: Annotated[float, Field(ge=0, le=1000)] = 0.5
     kl_weight: Annotated[float, Field(ge=0, le=1000)] = 0.01
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> RegimeSpec(lookback=8, d_model=8, heads=2, layers=1, feed_forward=16, latent_dim=2).parameters(3, 3)
+        1025
+        """
+        d, z = self.d_model, self.latent_dim
+        encoder = _linear(n_inputs, d) + self.lookback * d + self.layers * _encoder_block(d, self.feed_forward)
+        latent = 2 * d + 2 * _linear(2 * d, z)  # the final norm, then mean and log-variance from 2 * d_model
+        heads = _linear(2 * d + z, d) + _linear(d, n_classes) + 2 * (_linear(z, d) + _linear(d, 1))
+        return encoder + latent + heads
 
     @model_validator(mode="after")
     def _heads_divide_d_model(self) -> RegimeSpec:
@@ -96,6 +124,21 @@ class EnsembleSpec(Section):
     ]
     gate_hidden: Annotated[int, Field(ge=1, le=4096)] = 16
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters: every member's, the gate's and the meta-learner's.
+
+        Examples
+        --------
+        >>> EnsembleSpec(members=[{"hidden": [8]}, {"hidden": [8]}], gate_hidden=4).parameters(4, 3)
+        191
+        """
+        n = len(self.members)
+        combiner = (
+            _linear(n_inputs, self.gate_hidden) + _linear(self.gate_hidden, n) + _linear(n * n_classes + n, n_classes)
+        )
+        return sum(member.parameters(n_inputs, n_classes) for member in self.members) + combiner
 
     @field_validator("members", mode="before")
     @classmethod

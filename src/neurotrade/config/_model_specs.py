@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from neurotrade.config._base import Section
+from neurotrade.config._base import DEFAULT_MAX_PARAMETERS, MaxParameters, Section
+
+# Every ``model:`` section has ``max_parameters`` (the ceiling its size is checked against when the spec loads) and
+# ``parameters(n_inputs, n_classes)``, the number of trainable parameters the network it declares will have. The
+# counts follow the modules in ``neurotrade.models`` layer by layer (weights and biases, layer norms, batch norms'
+# scale and shift, learned positions); tests compare them with the built networks.
+
+
+def _linear(n_in: int, n_out: int) -> int:
+    return n_in * n_out + n_out
+
+
+def _encoder_block(d_model: int, feed_forward: int) -> int:
+    """A pre-norm transformer block: query/key/value and output projections, two layer norms, the MLP."""
+    return (
+        _linear(d_model, 3 * d_model)
+        + _linear(d_model, d_model)
+        + 4 * d_model
+        + _linear(d_model, feed_forward)
+        + _linear(feed_forward, d_model)
+    )
 
 
 class MLPSpec(Section):
     """A multilayer perceptron on feature rows; it outputs raw logits (softmax only at inference)."""
 
     type: Literal["mlp"] = "mlp"
-    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65_536)]], Field(min_length=1)] = [64, 32]
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65_536)]], Field(min_length=1, max_length=32)] = [64, 32]
     activation: Literal["relu", "tanh", "sigmoid", "leaky_relu"] = "relu"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> MLPSpec(hidden=[8]).parameters(4, 3)  # (4 * 8 + 8) + (8 * 3 + 3)
+        67
+        """
+        widths = [n_inputs, *self.hidden, n_classes]
+        return sum(_linear(a, b) for a, b in pairwise(widths))
 
 
 class LSTMSpec(Section):
@@ -38,6 +71,17 @@ class LSTMSpec(Section):
     layers: Annotated[int, Field(ge=1, le=16)] = 2
     bidirectional: bool = False
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> LSTMSpec(hidden=8, layers=1).parameters(4, 3)  # 4 gates x (4 * 8 + 8 * 8 + 2 * 8), then the head
+        475
+        """
+        return _recurrent_parameters(4, self.hidden, self.layers, self.bidirectional, n_inputs, n_classes)
 
 
 class GRUSpec(Section):
@@ -58,6 +102,29 @@ class GRUSpec(Section):
     layers: Annotated[int, Field(ge=1, le=16)] = 2
     bidirectional: bool = False
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> GRUSpec(hidden=8, layers=1).parameters(4, 3)  # 3 gates x (4 * 8 + 8 * 8 + 2 * 8), then the head
+        363
+        """
+        return _recurrent_parameters(3, self.hidden, self.layers, self.bidirectional, n_inputs, n_classes)
+
+
+def _recurrent_parameters(
+    gates: int, hidden: int, layers: int, bidirectional: bool, n_inputs: int, n_classes: int
+) -> int:
+    """torch's LSTM (4 gates) or GRU (3): per layer and direction, input and recurrent weights and two biases."""
+    directions = 2 if bidirectional else 1
+    total = 0
+    for layer in range(layers):
+        width = n_inputs if layer == 0 else hidden * directions
+        total += directions * gates * (width * hidden + hidden * hidden + 2 * hidden)
+    return total + _linear(hidden * directions, n_classes)
 
 
 class CNNSpec(Section):
@@ -82,6 +149,23 @@ class CNNSpec(Section):
     layers: Annotated[int, Field(ge=1, le=8)] = 1
     pooling: Literal["max", "avg"] = "max"
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> CNNSpec(kernel_sizes=[3], filters=8).parameters(4, 3)  # conv 4 * 8 * 3 (no bias), norm 2 * 8, head
+        139
+        """
+        total = 0
+        for kernel in self.kernel_sizes:
+            channels = n_inputs
+            for _ in range(self.layers):
+                total += channels * self.filters * kernel + 2 * self.filters  # no conv bias: the batch norm has one
+                channels = self.filters
+        return total + _linear(self.filters * len(self.kernel_sizes), n_classes)
 
     @field_validator("kernel_sizes")
     @classmethod
@@ -130,6 +214,26 @@ class TransformerSpec(Section):
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
     positions: Literal["learned", "sinusoidal"] = "learned"
     pooling: Literal["last", "mean", "cls"] = "last"
+    max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
+
+    def parameters(self, n_inputs: int, n_classes: int = 3) -> int:
+        """Trainable parameters of this network on ``n_inputs`` features.
+
+        Examples
+        --------
+        >>> TransformerSpec(lookback=5, d_model=8, heads=2, layers=1, feed_forward=16).parameters(4, 3)
+        723
+        """
+        d = self.d_model
+        tokens = self.lookback + (self.pooling == "cls")
+        total = (
+            _linear(n_inputs, d) + self.layers * _encoder_block(d, self.feed_forward) + 2 * d + _linear(d, n_classes)
+        )
+        if self.pooling == "cls":
+            total += d
+        if self.positions == "learned":
+            total += tokens * d
+        return total
 
     @model_validator(mode="after")
     def _heads_divide_d_model(self) -> TransformerSpec:

@@ -17,7 +17,12 @@ from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, MLPSpec, 
 from neurotrade.fuzzy import FuzzySet, breakpoint_problem
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=64)]
-Timeframe = Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h|d|w)$")]
+Timeframe = Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h|d|w)$", max_length=8)]
+# Generous caps on how many things a spec may list: far above any real strategy, far below what exhausts memory.
+MAX_INDICATORS = 1000
+MAX_SETS_PER_OUTPUT = 64
+MAX_INPUT_NAMES = 10_000
+InputName = Annotated[str, Field(max_length=200)]
 
 
 class DataSpec(Section):
@@ -28,11 +33,11 @@ class DataSpec(Section):
     """
 
     source: Literal["sample", "store", "file", "synthetic"] = "sample"
-    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] = "AAPL"
+    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)] = "AAPL"
     timeframe: Timeframe = "1d"
-    path: str | None = None
-    repair: list[Literal["sort", "dedupe", "split-adjust"]] = []
-    timezone: str = "UTC"
+    path: Annotated[str, Field(max_length=4096)] | None = None
+    repair: Annotated[list[Literal["sort", "dedupe", "split-adjust"]], Field(max_length=3)] = []
+    timezone: Annotated[str, Field(max_length=64)] = "UTC"
     bars: Annotated[int, Field(ge=300, le=10_000_000)] = 3000
 
     @property
@@ -59,8 +64,9 @@ class IndicatorSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: str | None = None
-    params: dict[str, Any] = {}
+    type: Annotated[str, Field(max_length=64)] | None = None
+    # Parameter values are checked (strictly: no bool for a number, finite) by the indicator registry.
+    params: Annotated[dict[str, Any], Field(max_length=64)] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -196,9 +202,9 @@ def _shorthand_sets(value: Any) -> Any:
 class ContextSpec(Section):
     """Scale-free price and volume context: log returns over k bars, close over its SMA, volume over its SMA."""
 
-    returns: list[Annotated[int, Field(ge=1, le=10_000)]] = []
-    price_over_ma: list[Annotated[int, Field(ge=2, le=10_000)]] = []
-    volume_ratio: list[Annotated[int, Field(ge=2, le=10_000)]] = []
+    returns: Annotated[list[Annotated[int, Field(ge=1, le=10_000)]], Field(max_length=64)] = []
+    price_over_ma: Annotated[list[Annotated[int, Field(ge=2, le=10_000)]], Field(max_length=64)] = []
+    volume_ratio: Annotated[list[Annotated[int, Field(ge=2, le=10_000)]], Field(max_length=64)] = []
 
 
 class NNInputsSpec(Section):
@@ -210,9 +216,9 @@ class NNInputsSpec(Section):
     is seen by the finer ones only once its period has ended.
     """
 
-    timeframes: Literal["all"] | list[Timeframe] | None = None
-    fuzzy: Literal["all"] | list[str] = "all"
-    indicators: list[str] = []
+    timeframes: Literal["all"] | Annotated[list[Timeframe], Field(max_length=16)] | None = None
+    fuzzy: Literal["all"] | Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = "all"
+    indicators: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
     context: ContextSpec = ContextSpec()
     lookback_periods: Annotated[int, Field(ge=0, le=500)] = 0
 
@@ -308,8 +314,10 @@ EnsembleSpec.model_rebuild(_types_namespace={"ModelSpec": ModelSpec})
 
 
 class EarlyStoppingSpec(Section):
-    patience: Annotated[int, Field(ge=1)] = 15
-    min_delta: Annotated[float, Field(ge=0)] = 1e-4
+    """Stop when the validation loss has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    patience: Annotated[int, Field(ge=1, le=100_000)] = 15
+    min_delta: Annotated[float, Field(ge=0, le=1000)] = 1e-4
 
 
 class ConstantSchedule(Section):
@@ -334,8 +342,8 @@ class PlateauSchedule(Section):
     type: Literal["plateau"] = "plateau"
     factor: Annotated[float, Field(gt=0, lt=1)] = 0.5
     patience: Annotated[int, Field(ge=0, le=100_000)] = 5
-    threshold: Annotated[float, Field(ge=0)] = 1e-4
-    min_lr: Annotated[float, Field(ge=0)] = 1e-6
+    threshold: Annotated[float, Field(ge=0, le=1000)] = 1e-4
+    min_lr: Annotated[float, Field(ge=0, le=10)] = 1e-6
 
 
 ScheduleSpec = Annotated[ConstantSchedule | CosineSchedule | PlateauSchedule, Field(discriminator="type")]
@@ -364,12 +372,12 @@ class TrainingSpec(Section):
     loss: Literal["cross_entropy", "focal"] = "cross_entropy"
     focal_gamma: Annotated[float, Field(ge=0, le=10)] = 2.0
     learning_rate: Annotated[float, Field(gt=0, le=10)] = 1e-3
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0, le=10)] = 0.0
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 64
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 200
     early_stopping: EarlyStoppingSpec | None = EarlyStoppingSpec()
     schedule: ScheduleSpec = ConstantSchedule()
-    grad_clip: Annotated[float, Field(gt=0)] | None = None
+    grad_clip: Annotated[float, Field(gt=0, le=1e6)] | None = None
     amp: Literal["auto", True, False] = "auto"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     seeds: Annotated[list[Seed], Field(min_length=1, max_length=100)] | None = None
@@ -382,6 +390,14 @@ class TrainingSpec(Section):
             return {"type": value}
         if isinstance(value, dict) and "type" not in value:
             raise ValueError("a schedule mapping needs `type: none | cosine | plateau`")
+        return value
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _amp_is_a_word_or_a_bool(cls, value: Any) -> Any:
+        # A Literal[True] would also take 1: refuse numbers here as every number field refuses bools.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"must be 'auto', true or false, got {value!r}")
         return value
 
     @field_validator("seeds")
@@ -403,9 +419,9 @@ class DecisionSpec(Section):
 class BacktestSpec(Section):
     """Simulation settings. Percentages are percent (0.05 means 0.05 %)."""
 
-    initial_cash: Annotated[float, Field(gt=0)] = 100_000.0
+    initial_cash: Annotated[float, Field(gt=0, le=1e15)] = 100_000.0
     commission_pct: Annotated[float, Field(ge=0, lt=100)] = 0.05
-    commission_fixed: Annotated[float, Field(ge=0)] = 0.0
+    commission_fixed: Annotated[float, Field(ge=0, le=1e15)] = 0.0
     slippage_pct: Annotated[float, Field(ge=0, lt=100)] = 0.02
     fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
     fill: Literal["next_open", "same_close"] = "next_open"
@@ -429,11 +445,14 @@ class Strategy(Section):
     """
 
     name: Name
-    description: str = ""
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    seed: Seed = 42
     data: DataSpec = DataSpec()
-    indicators: dict[str, IndicatorSpec] = {}
-    fuzzy_sets: dict[str, Annotated[dict[str, FuzzySetSpec], Field(min_length=1)]] = {}
+    indicators: Annotated[dict[str, IndicatorSpec], Field(max_length=MAX_INDICATORS)] = {}
+    fuzzy_sets: Annotated[
+        dict[str, Annotated[dict[str, FuzzySetSpec], Field(min_length=1, max_length=MAX_SETS_PER_OUTPUT)]],
+        Field(max_length=MAX_INDICATORS),
+    ] = {}
     nn_inputs: NNInputsSpec = NNInputsSpec()
     labels: LabelSpec = ZigZagLabels()
     split: SplitSpec = WalkForwardSplit()
