@@ -206,3 +206,23 @@ def test_diagnostics_one_might_tune_on_come_from_validation_rows(two_runs: tuple
     validation = sum(f["split"]["validation"]["samples"] for f in first.metrics["folds"])
     test = sum(f["split"]["test"]["samples"] for f in first.metrics["folds"])
     assert calibration["samples"] == validation != test
+
+
+def test_the_data_section_controls_the_plausibility_check(tmp_path: Path) -> None:
+    """data.max_move and data.repair: [implausible-drop] reach the reader from the strategy file."""
+    from neurotrade.errors import DataError
+
+    bars = synthetic_ohlcv(400, seed=1)
+    bars.iloc[200, bars.columns.get_loc("high")] *= 1000
+    bars.iloc[200, bars.columns.get_loc("close")] *= 1000
+    path = tmp_path / "bad.csv"
+    bars.to_csv(path)
+    with pytest.raises(DataError, match=r"implausible prices: .* at line 202"):
+        load_bars(DataSpec(source="file", path=str(path), symbol="X"), home=tmp_path, seed=1)
+    assert (
+        len(load_bars(DataSpec(source="file", path=str(path), symbol="X", max_move=None), home=tmp_path, seed=1)) == 400
+    )
+    repairs: list = []
+    spec = DataSpec(source="file", path=str(path), symbol="X", repair=["implausible-drop"])
+    assert len(load_bars(spec, home=tmp_path, seed=1, on_repair=repairs.append)) == 399
+    assert [r.kind for r in repairs] == ["implausible-drop"]

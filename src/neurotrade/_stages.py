@@ -38,7 +38,12 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
     elif spec.source == "file":
         assert spec.path is not None  # the spec requires it
         bars = data.read_ohlcv(
-            spec.path, symbol=spec.symbol, timezone=spec.timezone, repair=spec.repair, on_repair=on_repair
+            spec.path,
+            symbol=spec.symbol,
+            timezone=spec.timezone,
+            repair=spec.repair,
+            on_repair=on_repair,
+            max_move=spec.max_move,
         )
     else:
         bars = data.synthetic_ohlcv(spec.bars, seed=seed, timeframe=spec.timeframe)
@@ -50,7 +55,7 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
                 f"coarser timeframe, not invent finer bars. Use timeframe: {found} or finer source data"
             )
         log.info("resampling %s bars to %s", found, spec.timeframe)
-        bars = data.resample(bars, spec.timeframe, on_repair=on_repair)
+        bars = data.resample(bars, spec.timeframe, incomplete=spec.incomplete, on_repair=on_repair)
     return bars
 
 

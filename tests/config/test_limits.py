@@ -334,3 +334,16 @@ def test_the_feature_count_is_that_of_the_feature_names(path: Path) -> None:
 
     spec = load_strategy(path)
     assert feature_count(spec) == len(resolve_features(spec))
+
+
+def test_the_data_section_reaches_the_readers_new_options(tmp_path: Path) -> None:
+    """implausible-drop, max_move and incomplete are spec keys, so the fixes error messages suggest validate."""
+    (tmp_path / "bars.csv").write_text("time,open,high,low,close,volume\n")
+    spec = parse_strategy(
+        f"name: x\ndata: {{source: file, path: {tmp_path / 'bars.csv'}, repair: [implausible-drop], max_move: 20, "
+        "incomplete: mark}\nindicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    )
+    assert (spec.data.repair, spec.data.max_move, spec.data.incomplete) == (["implausible-drop"], 20.0, "mark")
+    for symbol in (".", "..", "...", "-x"):
+        with pytest.raises(ConfigError, match=r"data\.symbol"):
+            parse_strategy(f"name: x\ndata: {{symbol: '{symbol}'}}\nindicators: {{rsi_14: {{}}}}\n")

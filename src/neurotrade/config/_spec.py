@@ -33,12 +33,19 @@ class DataSpec(Section):
     """
 
     source: Literal["sample", "store", "file", "synthetic"] = "sample"
-    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)] = "AAPL"
+    # A symbol becomes a folder name in the store: it starts with a letter or digit, so `.` and `..` cannot.
+    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length=64)] = "AAPL"
     timeframe: Timeframe = "1d"
     path: Annotated[str, Field(max_length=4096)] | None = None
-    repair: Annotated[list[Literal["sort", "dedupe", "split-adjust"]], Field(max_length=3)] = []
+    repair: Annotated[list[Literal["sort", "dedupe", "split-adjust", "implausible-drop"]], Field(max_length=4)] = []
     timezone: Annotated[str, Field(max_length=64)] = "UTC"
     bars: Annotated[int, Field(ge=300, le=10_000_000)] = 3000
+    # A file's bar whose prices move beyond this factor from the previous close is refused as implausible
+    # (`repair: [implausible-drop]` drops short runs of such bars instead); null turns the check off.
+    max_move: Annotated[float, Field(gt=1, le=1e6)] | None = 10.0
+    # Resampling to a coarser timeframe: a period missing bars its session expects is dropped, or kept and
+    # reported (mark), or kept without a word (keep).
+    incomplete: Literal["drop", "mark", "keep"] = "drop"
 
     @property
     def instrument(self) -> str:
