@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -226,3 +227,13 @@ def test_the_data_section_controls_the_plausibility_check(tmp_path: Path) -> Non
     spec = DataSpec(source="file", path=str(path), symbol="X", repair=["implausible-drop"])
     assert len(load_bars(spec, home=tmp_path, seed=1, on_repair=repairs.append)) == 399
     assert [r.kind for r in repairs] == ["implausible-drop"]
+
+
+def test_a_run_folder_left_by_a_bundle_deleted_by_hand_is_cleared(tmp_path: Path, small_strategy_text: str) -> None:
+    spec_file = tmp_path / "small.yaml"
+    spec_file.write_text(small_strategy_text)
+    first = run(spec_file, home=tmp_path / "home")
+    (first.run_dir / "attention.json").write_text("{}")  # a file this run would not write
+    shutil.rmtree(tmp_path / "home" / "models")  # the bundles go, the run folders stay
+    second = run(spec_file, home=tmp_path / "home")
+    assert second.run_dir == first.run_dir and not (second.run_dir / "attention.json").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,8 +448,16 @@ def write_run_folder(
     run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold], frame: pd.DataFrame
 ) -> pd.DataFrame:
     """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column); the
-    decision trace holds each bar's features, probabilities, signal, target and the position held."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    decision trace holds each bar's features, probabilities, signal, target and the position held.
+
+    Version numbers are never reused, so a folder already at ``run_dir`` can only be the leftover of a bundle
+    deleted by hand with its strategy folder; its files (an old report's sections, an old attention map) must not
+    pass for this run's, so it is cleared first.
+    """
+    if run_dir.exists():
+        log.warning("clearing %s: it holds the files of an earlier run whose bundle is gone", run_dir)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
     summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     strategy = backtest.chain([f.network.result for f in folds])
