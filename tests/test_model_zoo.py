@@ -42,8 +42,8 @@ def test_every_model_type_trains_through_run(kind: str, tmp_path: Path) -> None:
     assert not (tmp_path / "checkpoints" / result.strategy.name).exists()  # cleaned up once the run finished
     importance = json.loads((result.run_dir / "importance.json").read_text())["log_loss_increase"]
     assert set(importance) == load_bundle_features(result)
-    bins = json.loads((result.run_dir / "calibration.json").read_text())["bins"]
-    assert sum(b["count"] for b in bins) == aggregate["test_samples"]
+    bins = json.loads((result.run_dir / "calibration.json").read_text())["bins"]  # from the validation rows
+    assert sum(b["count"] for b in bins) == sum(f["split"]["validation"]["samples"] for f in result.metrics["folds"])
     assert (result.run_dir / "attention.json").is_file() == (kind == "transformer")
     assert (result.run_dir / "latent.parquet").is_file() == (kind == "regime")
 

@@ -10,6 +10,7 @@ data (say, on the years that are now the test window) would silently turn a test
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -94,9 +95,11 @@ class CheckpointFolder:
     _lock: FileLock
 
     def finish(self) -> None:
-        """The run completed: nothing is left to resume, so the folder goes."""
+        """The run completed: nothing is left to resume, so the folder goes (and the strategy's, once empty)."""
         shutil.rmtree(self.path, ignore_errors=True)
         self._lock.release()
+        with contextlib.suppress(OSError):  # another run's folder is still in it
+            self.path.parent.rmdir()
 
     def release(self) -> None:
         """The run stopped early: keep the checkpoints for ``--resume``, let another run claim them."""
