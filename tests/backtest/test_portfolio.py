@@ -123,3 +123,10 @@ def test_unknown_and_missing_symbols_are_named() -> None:
         simulate_portfolio(bars, {"BTCUSD": np.zeros(4)})
     with pytest.raises(BacktestError, match="symbol 'ETHUSD': target must be -1, 0 or \\+1"):
         simulate_portfolio(bars, {"BTCUSD": np.zeros(4), "ETHUSD": np.full(4, 2.0)})
+
+
+@pytest.mark.parametrize(("seed", "fraction"), [(501, 0.5), (165, 1.0)])
+def test_a_position_opened_with_the_last_cash_can_pay_for_its_exit(seed: int, fraction: float) -> None:
+    """Found by hypothesis: a tiny short (seed 501) or long (seed 165) funded by the last cash was worth less than
+    the fixed fee of closing it, and the cash went to -0.25 and -0.31 when it closed."""
+    test_cash_never_negative_and_equity_is_cash_plus_positions.hypothesis.inner_test(seed=seed, fraction=fraction)

@@ -46,7 +46,9 @@ def simulate_portfolio(
     marked at that open, measured once after the exits), but never more than the free cash: the cash left
     after setting aside, for each short, twice its value at the open (its sale proceeds plus as much again
     as collateral). Entries are funded in the order of ``bars``; one the free cash cannot pay (not even the
-    fixed commission) is skipped and retried at the next open. So cash never goes negative and the
+    fixed commission), or so small that its notional would not pay the fixed commission of closing it, is
+    skipped and retried at the next open. So cash never goes negative (short of a price move that outruns the
+    collateral) and the
     positions never cost more than the equity. Whatever is open after the last bar is closed at its close.
 
     All symbols must have the same bar times; align them first (e.g. on the intersection of their indexes).
@@ -233,7 +235,11 @@ def _portfolio_kernel(
                 fills, n_fills, s, i, open_[s, i], desired, budget, commission_rate, commission_fixed,
                 slippage_rate,
             )  # fmt: skip
-            if new_units == 0.0:
+            # A position funded by the last cash must pay for its own exit: one whose notional is below the exit's
+            # fixed fee would overdraw the account when it closes (a short is held against twice its notional, so
+            # the same bound holds for both sides).
+            too_small_to_exit = abs(new_units) * price * (1.0 - commission_rate) < commission_fixed
+            if new_units == 0.0 or too_small_to_exit:
                 n_skipped += 1
                 continue
             cash += delta
