@@ -18,7 +18,7 @@ from neurotrade.features import Standardizer
 REPO = Path(__file__).resolve().parents[1]
 
 DAILY = parse_strategy(
-    "name: t\ndata: {source: synthetic, bars: 1200}\nindicators: {rsi_14: {}, sma_10: {}}\n"
+    "name: t\ndata: {source: synthetic, bars: 1200}\nindicators: {rsi_14: {}, sma_10: {period: 10}}\n"
     "fuzzy_sets: {rsi_14: {low: [0, 0, 30, 40], high: [60, 70, 100, 100]}}\n"
     "nn_inputs: {indicators: [rsi_14], context: {price_over_ma: [10]}, lookback_periods: 1}\n"
 )

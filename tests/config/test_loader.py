@@ -165,3 +165,11 @@ def test_a_resolved_spec_loads_again() -> None:
     spec = parse_strategy(BASE + "fuzzy_sets: {rsi_14: {low: [0, 0, 30, 40]}}\n")
     again = parse_strategy(spec.model_dump_json(), source="spec.json")
     assert again == spec
+
+
+def test_a_name_whose_number_is_not_its_period_is_refused() -> None:
+    """sma_50: {} used to compute a 20-bar average under a name that says 50."""
+    with pytest.raises(ConfigError, match=r"indicators\.sma_50: the name says 50 but sma's period would be 20"):
+        parse_strategy("name: x\nindicators: {sma_50: {}}\nnn_inputs: {indicators: [sma_50]}\n")
+    ok = parse_strategy("name: x\nindicators: {sma_50: {period: 50}, rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n")
+    assert ok.indicators["sma_50"].params["period"] == 50

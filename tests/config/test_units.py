@@ -61,7 +61,7 @@ def test_a_raw_price_unit_input_warns_with_a_scale_free_alternative(
 
 def test_scale_free_inputs_and_price_units_seen_only_through_ratios_or_sets_do_not_warn(caplog) -> None:
     text = spec(
-        "{rsi_14: {}, natr_14: {}, ppo: {}, roc_10: {}, sma_50: {}, macd: {}, st: {type: supertrend}}",
+        "{rsi_14: {}, natr_14: {}, ppo: {}, roc_10: {}, sma_50: {period: 50}, macd: {}, st: {type: supertrend}}",
         "[rsi_14, natr_14, ppo, roc_10, st.direction]",
         "  context: {price_over_ma: [50], volume_ratio: [20]}\n"
         "fuzzy_sets:\n  sma_50: {low: [0, 0, 50, 100]}\n  macd.hist: {neg: [-10, -10, 0, 0.5]}\n",
@@ -82,7 +82,7 @@ def test_validate_shows_the_warning_and_still_passes(tmp_path: Path, capsys: pyt
 
 def test_loading_logs_the_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     file = tmp_path / "s.yaml"
-    file.write_text(spec("{sma_50: {}}", "[sma_50]"))
+    file.write_text(spec("{sma_50: {period: 50}}", "[sma_50]"))
     with caplog.at_level(logging.WARNING, logger="neurotrade.config"):
         load_strategy(file)
     assert any(f"{file}:4 nn_inputs.indicators[0]: sma_50 is a price level" in r.getMessage() for r in caplog.records)

@@ -116,6 +116,10 @@ def _check_indicators(doc: LocatedDocument, section: Any, out: Resolved) -> None
             continue
         for param, message in problems:
             out.problems.append(located(doc, (*path, param), message))
+        misnamed = _name_disagrees_with_period(key, kind, params, resolved)
+        if misnamed:
+            out.problems.append(located(doc, path, misnamed))
+            continue
         if not problems:
             out.indicators[key] = {"type": kind, "params": resolved}
         # Outputs are known from the type alone, so references to them are checked even when a parameter is wrong.
@@ -126,6 +130,21 @@ def _check_indicators(doc: LocatedDocument, section: Any, out: Resolved) -> None
         else:
             for name in info.outputs:
                 out.outputs[f"{key}.{name}"] = f"{key}.{name}"
+
+
+def _name_disagrees_with_period(key: str, kind: str, given: dict[str, Any], resolved: dict[str, Any]) -> str | None:
+    """``sma_50: {}`` would compute sma's default 20-bar average under a name that says 50, and every feature,
+    report and importance table would repeat the lie: refuse a name whose number is not the period it gets by
+    default, and say how to write what was meant."""
+    number = key.rsplit("_", 1)[-1]
+    if "period" in given or "period" not in resolved or not number.isdigit() or key.count("_") != 1:
+        return None
+    if int(number) == resolved["period"]:
+        return None
+    return (
+        f"the name says {number} but {kind}'s period would be {resolved['period']} (its default); write "
+        f"`{key}: {{period: {number}}}`, or name it for what it computes ({kind}_{resolved['period']})"
+    )
 
 
 def _check_fuzzy_sets(doc: LocatedDocument, section: Any, out: Resolved) -> None:
