@@ -251,3 +251,28 @@ def test_cli_shows_split_leaks_and_exits_3(monkeypatch, tmp_path, capsys) -> Non
     out = capsys.readouterr().out
     assert leaked.value.code == 3 and "leaks found in: purge" in out
     assert "fold 1:" in out and "split" in out
+
+
+def test_catches_a_fold_that_stops_early_on_its_test_window(monkeypatch) -> None:
+    """The rows train_fold really uses are audited, not only the split it was handed."""
+    original = _folds.fold_rows
+
+    def stops_on_test(split, lookback):
+        train, _, test = original(split, lookback)
+        return train, test, test
+
+    monkeypatch.setattr(_folds, "fold_rows", stops_on_test)
+    report = audit(DAILY, cuts=3)
+    assert "purge" in leaking(report)
+    assert any("validation sample" in leak.detail for leak in report.leaks)
+
+
+def test_catches_a_fold_that_trains_on_its_validation_rows(monkeypatch) -> None:
+    original = _folds.fold_rows
+
+    def trains_on_validation(split, lookback):
+        train, val, test = original(split, lookback)
+        return np.union1d(train, val), val, test
+
+    monkeypatch.setattr(_folds, "fold_rows", trains_on_validation)
+    assert "purge" in leaking(audit(DAILY, cuts=3))

@@ -153,3 +153,16 @@ def test_eight_concurrent_runs_of_one_strategy_all_succeed(tmp_path: Path) -> No
     assert versions == sorted(f"1d_v{n}" for n in range(1, 9))
     for version in versions:
         verify_bundle(home / "models" / "together" / version)
+
+
+def test_a_damaged_or_half_started_folder_never_breaks_a_resume(tmp_path: Path, caplog) -> None:
+    (tmp_path / "killed-while-starting").mkdir()  # no run.json: killed before it said what it was
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "run.json").write_text('{"data": "ab')
+    (tmp_path / "not-a-record").mkdir()
+    (tmp_path / "not-a-record" / "run.json").write_text("[]")
+    with caplog.at_level("WARNING"):
+        claimed = claim_checkpoints(tmp_path, {"data": "a"}, resume=True)
+    assert not claimed.resumed
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [claimed.path.name]
+    claimed.finish()

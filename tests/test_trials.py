@@ -97,3 +97,31 @@ def test_runs_count_their_trials_and_say_where_from(tmp_path: Path, capsys) -> N
         ]
         == 5
     )
+
+
+def test_only_what_can_change_the_numbers_makes_a_new_trial(tmp_path: Path) -> None:
+    from neurotrade.pipeline import count_trials
+
+    base = parse_strategy(SPEC.format(rate=0.001, backtest="")).model_dump(mode="json")
+    cosmetic = [
+        {**base, "description": "fixed a typo"},
+        {**base, "training": {**base["training"], "device": "cpu"}},
+        {**base, "backtest": {**base["backtest"], "trials": 1}},
+    ]
+    assert count_trials(tmp_path, "d", base, "x", stated=None)[0] == 1
+    for spec in cosmetic:
+        assert count_trials(tmp_path, "d", spec, "x", stated=None)[0] == 1
+    seeds = {**base, "training": {**base["training"], "seeds": [7, 8]}}
+    assert count_trials(tmp_path, "d", seeds, "x", stated=None)[0] == 3  # each seed of a list is a trial
+    alone = {**base, "seed": 8}
+    assert count_trials(tmp_path, "d", alone, "x", stated=None)[0] == 3  # seed 8 alone: already counted
+
+
+def test_trials_on_other_versions_of_the_data_are_named(tmp_path: Path) -> None:
+    from neurotrade.pipeline import count_trials
+
+    spec = parse_strategy(SPEC.format(rate=0.001, backtest="")).model_dump(mode="json")
+    other = {**spec, "seed": 99}
+    count_trials(tmp_path, "old", other, "x", stated=None, instrument="file:X 1d")
+    trials, source = count_trials(tmp_path, "new", spec, "x", stated=None, instrument="file:X 1d")
+    assert trials == 1 and "1 more were tried on other versions of file:X 1d data and are not counted" in source

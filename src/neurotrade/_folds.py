@@ -117,8 +117,9 @@ def train_fold(
     x, scaler = scale_features(frame, split.train)
     seed_everything(seed)
     model = build_model(spec.model, n_inputs=x.shape[1], n_classes=len(CLASSES))
-    first = getattr(model, "lookback", 1) - 1  # a window model needs `lookback` rows before its first sample
-    train, val, test = (rows[rows >= first] for rows in (split.train, split.validation, split.test))
+    lookback = int(getattr(model, "lookback", 1))
+    first = lookback - 1
+    train, val, test = fold_rows(split, lookback)
     end = len(times) if split.trading_end is None else split.trading_end + 1
     scored = np.arange(max(split.trading_start, first), end)
     weights = labels.class_weights(y[train], len(CLASSES)) if spec.training.class_weights == "balanced" else None
@@ -199,6 +200,22 @@ def train_fold(
         warnings=warnings,
         readout=readout,
     )
+
+
+def fold_rows(split: Split, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The samples a fold trains on, stops early on and tests: the split's own, less the first ``lookback - 1``
+    rows, which a window model cannot see. The audit checks these very rows against the purge and embargo.
+
+    Examples
+    --------
+    >>> times = pd.date_range("2020-01-01", periods=6, freq="D", tz="UTC")
+    >>> split = Split(np.array([0, 1, 2]), np.array([3]), np.array([5]), {}, 5, {}, {}, times)
+    >>> [rows.tolist() for rows in fold_rows(split, 2)]
+    [[1, 2], [3], [5]]
+    """
+    first = lookback - 1
+    train, val, test = (rows[rows >= first] for rows in (split.train, split.validation, split.test))
+    return train, val, test
 
 
 def _readout(

@@ -31,7 +31,6 @@ from neurotrade.splits import Split
 log = logging.getLogger(__name__)
 
 RECORD = "run.json"
-LOCK = ".lock"
 
 
 def positions_digest(positions: np.ndarray) -> str:
@@ -98,6 +97,7 @@ class CheckpointFolder:
         """The run completed: nothing is left to resume, so the folder goes (and the strategy's, once empty)."""
         shutil.rmtree(self.path, ignore_errors=True)
         self._lock.release()
+        _lock_path(self.path).unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # another run's folder is still in it
             self.path.parent.rmdir()
 
@@ -133,13 +133,19 @@ def claim_checkpoints(root: Path, identity: dict[str, Any], *, resume: bool) -> 
     root.mkdir(parents=True, exist_ok=True)
     if resume:
         refusals = []
-        for folder in sorted((p for p in root.iterdir() if (p / RECORD).is_file()), key=_age, reverse=True):
-            lock = FileLock(folder / LOCK)
+        for folder in sorted((p for p in root.iterdir() if p.is_dir()), key=_age, reverse=True):
+            lock = FileLock(_lock_path(folder))
             try:
                 lock.acquire(timeout=0)
-            except Timeout:
-                continue  # a live run holds it
-            differences = _differences(json.loads((folder / RECORD).read_text()), identity)
+            except (Timeout, OSError):
+                continue  # a live run holds it, or it went away while we looked
+            record = _read_record(folder)
+            if record is None:  # killed before it wrote what it was: nothing in it can be trusted or resumed
+                shutil.rmtree(folder, ignore_errors=True)
+                lock.release()
+                _lock_path(folder).unlink(missing_ok=True)
+                continue
+            differences = _differences(record, identity)
             if not differences:
                 log.info("resuming from the checkpoints in %s", folder)
                 return CheckpointFolder(folder, True, lock)
@@ -154,15 +160,35 @@ def claim_checkpoints(root: Path, identity: dict[str, Any], *, resume: bool) -> 
         log.warning("--resume: no interrupted run of this strategy was found in %s; starting afresh", root)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     folder = root / f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
-    folder.mkdir()
-    lock = FileLock(folder / LOCK)
+    # The lock sits beside the folder and is taken before the folder exists, so a resume scanning the strategy's
+    # folders can never take a starting run's folder for an abandoned one.
+    lock = FileLock(_lock_path(folder))
     lock.acquire()
-    (folder / RECORD).write_text(json.dumps(identity, sort_keys=True) + "\n")
+    folder.mkdir()
+    temporary = folder / f"{RECORD}.tmp"
+    temporary.write_text(json.dumps(identity, sort_keys=True) + "\n")
+    temporary.replace(folder / RECORD)  # a kill leaves the record whole or absent, never half written
     return CheckpointFolder(folder, False, lock)
 
 
+def _lock_path(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
 def _age(folder: Path) -> float:
-    return (folder / RECORD).stat().st_mtime
+    try:
+        return folder.stat().st_mtime
+    except OSError:  # removed by a run that finished meanwhile
+        return 0.0
+
+
+def _read_record(folder: Path) -> dict[str, Any] | None:
+    """The folder's ``run.json``, or None when it is missing or not a record (a run killed while starting)."""
+    try:
+        record = json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -176,8 +176,12 @@ def audit(
     _measure_warmup(bars, spec, warmup, columns, report)
     split_checks = {name: ColumnAudit(name, "split") for name in ("purge", "embargo")}
     fitted: dict[str, ColumnAudit] = {}
+    lookback = int(getattr(_seeded_model(spec, full.shape[1]), "lookback", 1))
     for k, split in enumerate(fold_splits):
-        _check_split(k, split, full.index, table["t1"], spec.split.embargo, split_checks)
+        # The rows train_fold really uses (looked up at call time), not only the split it was given.
+        train, val, test = _folds.fold_rows(split, lookback)
+        used = replace(split, train=train, validation=val, test=test)
+        _check_split(k, used, full.index, table["t1"], spec.split.embargo, split_checks)
         _check_fitted(k, split, bars, full, table, spec, fitted)
         if progress is not None:
             progress(len(positions) + k + 1, total)
@@ -590,8 +594,9 @@ def _fitted_state(
     if quantiles is not None:
         state["quantile thresholds"] = [quantiles.thresholds_]
     model = _seeded_model(spec, x.shape[1])
-    first = getattr(model, "lookback", 1) - 1  # as train_fold: a window model skips rows before its first window
-    train, val = (rows[rows >= first] for rows in (split.train, split.validation))
+    lookback = int(getattr(model, "lookback", 1))
+    first = lookback - 1
+    train, val, _ = _folds.fold_rows(split, lookback)  # the rows train_fold trains and stops on
     state["training targets"] = [y[train]]
     if spec.training.class_weights == "balanced":
         state["class weights"] = [labels.class_weights(y[train], len(_folds.CLASSES))]

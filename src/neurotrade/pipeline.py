@@ -160,14 +160,17 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     tally.total = len(seeds) * len(fold_splits) * networks * spec.training.epochs
     dataset = data.fingerprint(bars)
     spec_json = spec.model_dump(mode="json")
-    trials, trials_source = count_trials(home_dir, dataset, spec_json, spec.name, stated=bt.trials)
     identity = {"data": dataset, "features": features.resolved_features}
     claimed = claim_checkpoints(
         home_dir / "checkpoints" / spec.name,
         run_identity(spec_json, dataset, features.resolved_features, fold_splits),
         resume=resume,
     )
+    instrument = f"{spec.data.source}:{spec.data.instrument} {spec.data.timeframe}"
     try:
+        trials, trials_source = count_trials(
+            home_dir, dataset, spec_json, spec.name, stated=bt.trials, instrument=instrument
+        )
         runs: list[tuple[list[Fold], dict[str, Any]]] = []
         for seed in seeds:
             folds: list[Fold] = []
@@ -319,26 +322,44 @@ def _interactive() -> bool:
 
 
 def count_trials(
-    home: Path, dataset: str, spec_json: dict[str, Any], strategy: str, *, stated: int | None
+    home: Path,
+    dataset: str,
+    spec_json: dict[str, Any],
+    strategy: str,
+    *,
+    stated: int | None,
+    instrument: str = "",
 ) -> tuple[int, str]:
     """Record this run in the workspace's trial ledger and say how many trials its deflated Sharpe ratio counts.
 
-    The ledger's count of distinct configurations evaluated on these bars is used unless ``backtest.trials``
-    states a larger number (trials made outside this workspace).
+    Each seed of ``training.seeds`` is recorded as its own configuration, as if run alone, so a seed list and
+    the same seeds run one by one count alike. The ledger's count of distinct configurations evaluated on these
+    bars is used unless ``backtest.trials`` states a larger number (trials made outside this workspace).
 
     Examples
     --------
     >>> import tempfile
     >>> home = Path(tempfile.mkdtemp())
-    >>> count_trials(home, "sha", {"seed": 1}, "x", stated=None)
+    >>> count_trials(home, "sha", {"seed": 1, "training": {"seeds": None}}, "x", stated=None)
     (1, 'workspace ledger: 1 configuration(s) evaluated on these bars')
-    >>> count_trials(home, "sha", {"seed": 2}, "x", stated=10)
-    (10, 'backtest.trials (the workspace ledger counts 2)')
+    >>> count_trials(home, "sha", {"seed": 1, "training": {"seeds": [2, 3]}}, "x", stated=None)[0]
+    3
+    >>> count_trials(home, "sha", {"seed": 4, "training": {"seeds": None}}, "x", stated=10)
+    (10, 'backtest.trials (the workspace ledger counts 4)')
     """
-    counted = TrialLedger(home).record(dataset, spec_json, strategy=strategy)
+    ledger = TrialLedger(home)
+    seeds = spec_json.get("training", {}).get("seeds") or [spec_json.get("seed")]
+    for seed in seeds:
+        alone = {**spec_json, "seed": seed, "training": {**spec_json.get("training", {}), "seeds": None}}
+        counted = ledger.record(dataset, alone, strategy=strategy, instrument=instrument)
     if stated is not None and stated > counted:
-        return stated, f"backtest.trials (the workspace ledger counts {counted})"
-    return counted, f"workspace ledger: {counted} configuration(s) evaluated on these bars"
+        source = f"backtest.trials (the workspace ledger counts {counted})"
+    else:
+        source = f"workspace ledger: {counted} configuration(s) evaluated on these bars"
+    others = ledger.elsewhere(dataset, instrument)
+    if others:
+        source += f"; {others} more were tried on other versions of {instrument} data and are not counted"
+    return max(counted, stated or 0), source
 
 
 def trained_until(fold: Fold, t1: pd.Series) -> str | None:

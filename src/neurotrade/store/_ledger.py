@@ -1,8 +1,11 @@
 """The workspace's trial ledger: every configuration evaluated on every dataset, so a deflated Sharpe ratio can
 count the trials a researcher really made instead of trusting a number typed into the spec.
 
-A *configuration* is the resolved strategy spec without its name (renaming a strategy does not make it a new
-idea; changing a seed, a threshold or a feature does). A *dataset* is the sha256 fingerprint of the bars. The
+A *configuration* is the resolved strategy spec less what cannot change its numbers (its name, description, the
+device and ``backtest.trials`` itself): renaming a strategy does not make it a new idea; changing a seed, a
+threshold or a feature does. A *dataset* is the sha256 fingerprint of the bars; each row also names the
+instrument and timeframe, so a summary can say how many configurations were tried on other versions of the
+same market's data (a re-download, a longer history), which the exact count per fingerprint does not include. The
 ledger is one SQLite file in the workspace (``ledger.sqlite``), written in WAL mode with a busy timeout, so
 concurrent runs each add their row without losing another's.
 """
@@ -25,6 +28,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset TEXT NOT NULL,
+    instrument TEXT NOT NULL,
     configuration TEXT NOT NULL,
     strategy TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -34,17 +38,30 @@ CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset);
 """
 
 
+# Keys that cannot change what a configuration earns: (section, key) pairs, or a top-level key with None.
+_IRRELEVANT = (("name", None), ("description", None), ("training", "device"), ("backtest", "trials"))
+
+
 def configuration_hash(spec: Mapping[str, Any]) -> str:
-    """The identity of a configuration: sha256 of the resolved spec (as JSON, keys sorted) without ``name``.
+    """The identity of a configuration: sha256 of the resolved spec (as JSON, keys sorted) less its name,
+    description, ``training.device`` and ``backtest.trials``.
 
     Examples
     --------
     >>> configuration_hash({"name": "a", "seed": 1}) == configuration_hash({"name": "b", "seed": 1})
     True
+    >>> on = {"cpu": {"seed": 1, "training": {"device": "cpu"}}, "cuda": {"seed": 1, "training": {"device": "cuda"}}}
+    >>> configuration_hash(on["cpu"]) == configuration_hash(on["cuda"])
+    True
     >>> configuration_hash({"seed": 1}) == configuration_hash({"seed": 2})
     False
     """
-    body = {key: value for key, value in spec.items() if key != "name"}
+    body = dict(spec)
+    for section, key in _IRRELEVANT:
+        if key is None:
+            body.pop(section, None)
+        elif isinstance(body.get(section), Mapping):
+            body[section] = {k: v for k, v in body[section].items() if k != key}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -60,14 +77,14 @@ class TrialLedger:
     --------
     >>> import tempfile
     >>> ledger = TrialLedger(tempfile.mkdtemp())
-    >>> ledger.record("data-sha", {"name": "x", "seed": 1}, strategy="x")
+    >>> ledger.record("data-sha", {"name": "x", "seed": 1}, strategy="x", instrument="AAPL 1d")
     1
-    >>> ledger.record("data-sha", {"name": "x", "seed": 2}, strategy="x")
+    >>> ledger.record("data-sha", {"name": "x", "seed": 2}, strategy="x", instrument="AAPL 1d")
     2
-    >>> ledger.record("data-sha", {"name": "y", "seed": 2}, strategy="y")  # the same configuration again
+    >>> ledger.record("data-sha", {"name": "y", "seed": 2}, strategy="y", instrument="AAPL 1d")  # seen before
     2
-    >>> ledger.trials("data-sha"), ledger.trials("other-data")
-    (2, 0)
+    >>> ledger.trials("data-sha"), ledger.trials("other-data"), ledger.elsewhere("other-data", "AAPL 1d")
+    (2, 0, 2)
     """
 
     def __init__(self, home: str | Path) -> None:
@@ -91,14 +108,30 @@ class TrialLedger:
         finally:
             connection.close()
 
-    def record(self, dataset: str, spec: Mapping[str, Any], *, strategy: str, kind: str = "run") -> int:
+    def record(
+        self, dataset: str, spec: Mapping[str, Any], *, strategy: str, instrument: str = "", kind: str = "run"
+    ) -> int:
         """Add one evaluation and return how many distinct configurations this dataset has seen, itself included."""
         with self._session() as connection:
             connection.execute(
-                "INSERT INTO evaluations (dataset, configuration, strategy, kind, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                (dataset, configuration_hash(spec), strategy, kind, datetime.now(UTC).isoformat()),
+                "INSERT INTO evaluations (dataset, instrument, configuration, strategy, kind, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (dataset, instrument, configuration_hash(spec), strategy, kind, datetime.now(UTC).isoformat()),
             )
             return self._count(connection, dataset)
+
+    def elsewhere(self, dataset: str, instrument: str) -> int:
+        """Distinct configurations evaluated on the same instrument's other datasets (not counted in the DSR's
+        trials, which are per dataset, but worth saying: they were tried on overlapping history)."""
+        if not instrument or not self.path.is_file():
+            return 0
+        with self._session() as connection:
+            row = connection.execute(
+                "SELECT COUNT(DISTINCT configuration) FROM evaluations WHERE instrument = ? AND dataset != ? "
+                "AND configuration NOT IN (SELECT configuration FROM evaluations WHERE dataset = ?)",
+                (instrument, dataset, dataset),
+            ).fetchone()
+            return int(row[0])
 
     def trials(self, dataset: str) -> int:
         """How many distinct configurations were evaluated on ``dataset`` (0 when none)."""
