@@ -108,8 +108,13 @@ def test_aliases_cannot_nest_values_deeper_than_the_budget() -> None:
             "x.yaml:3 training.seeds[1]: an integer of 5,000 digits is far beyond what any setting accepts (at most "
             "100 digits are read); check the value",
         ),
+        (  # hex letters are digits too: 0x + 5,000 f's would reach Python's int-string limit (exit 1)
+            "name: t\nseed: 0x" + "f" * 5_000 + "\n",
+            "x.yaml:2 seed: an integer of 5,000 digits is far beyond what any setting accepts (at most 100 digits "
+            "are read); check the value",
+        ),
     ],
-    ids=["brackets", "braces", "digits", "tagged-digits"],
+    ids=["brackets", "braces", "digits", "tagged-digits", "hex-digits"],
 )
 def test_nesting_and_digits_are_one_located_line(tmp_path: Path, capsys, text: str, expected: str) -> None:
     assert problems(text) == [expected]  # was RecursionError / ValueError: exit 1 with a traceback

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from neurotrade.cli import _models, main  # noqa: F401  _models registers `models` on the app
 from neurotrade.cli._app import app
+from neurotrade.errors import StoreError
 from neurotrade.store import list_bundles, save_bundle
 
 runner = CliRunner()
@@ -50,9 +51,12 @@ def test_verify_names_the_changed_file_and_exits_2(capsys, home):
 
 def test_delete_asks_first_and_does_nothing_on_no(home):
     result = runner.invoke(app, ["--home", str(home), "models", "delete", "trend/1d_v2"], input="n\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 0  # saying no is a fine outcome; exit 1 means a bug
     assert "Delete the model bundle trend/1d_v2?" in result.output
     assert "Nothing deleted." in result.output
+    assert len(list_bundles(home / "models", "trend")) == 2
+    silent = runner.invoke(app, ["--home", str(home), "models", "delete", "trend/1d_v2"], input="")
+    assert isinstance(silent.exception, StoreError) and "pass --yes" in str(silent.exception)
     assert len(list_bundles(home / "models", "trend")) == 2
 
 

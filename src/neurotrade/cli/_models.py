@@ -152,9 +152,14 @@ def delete_command(
     from neurotrade.store import delete_bundle, list_bundles
 
     models_dir = state(ctx).home / "models"
-    if not yes and not typer.confirm(f"Delete the model bundle {name}? This cannot be undone", default=False):
-        console.print("Nothing deleted.")
-        raise typer.Exit(1)
+    if not yes:
+        try:
+            sure = typer.confirm(f"Delete the model bundle {name}? This cannot be undone", default=False)
+        except typer.Abort:  # no answer (standard input closed): a mistake of the caller's, not a bug
+            raise StoreError(f"nothing deleted: no answer to the confirmation; pass --yes to delete {name}") from None
+        if not sure:
+            console.print("Nothing deleted.")
+            return  # the user said no: that is a fine outcome, not an error
     ref = delete_bundle(models_dir, name)
     console.print(f"deleted {escape(ref.name)}", soft_wrap=True)
     left = list_bundles(models_dir, ref.strategy)

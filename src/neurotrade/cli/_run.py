@@ -102,7 +102,7 @@ def run_command(
         def show(event: ProgressEvent) -> None:
             if event.epoch is None:
                 err_console.print(f"[dim]·[/] {escape(event.message)}", highlight=False)
-                bar.update(task, description=event.message, total=event.total, completed=event.done or 0)
+                bar.update(task, description=event.message, total=event.total, completed=event.done or 0, detail="")
                 return
             e = event.epoch
             bar.update(

@@ -165,7 +165,10 @@ def _check_budgets(text: str, source: str) -> None:
             tag = event.tag
             if tag is None or tag == "!":
                 tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-            digits = sum(c.isdigit() for c in event.value)
+            # Hex, octal and binary digits count too: 0xfff... is as long as it is written, past its prefix.
+            body = event.value.lstrip("+-")
+            body = body[2:] if body[:2].lower() in ("0x", "0o", "0b") else body
+            digits = sum(c.isalnum() for c in body)
             if tag == _INT_TAG and digits > MAX_INT_DIGITS:
                 raise refuse(
                     event,
