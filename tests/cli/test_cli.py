@@ -71,3 +71,18 @@ def test_help_explains_the_commands(capsys) -> None:
     assert code == 0
     for command in ("run", "validate", "data", "models"):
         assert command in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["init", "{tmp}/file.csv/x"],  # a file where a folder must be
+        ["--home", "{tmp}/file.csv", "data", "list"],  # the workspace is a file
+    ],
+)
+def test_a_path_that_cannot_be_used_is_one_line_and_exit_2(tmp_path: Path, capsys, args: list[str]) -> None:
+    (tmp_path / "file.csv").write_text("time,open\n")
+    code, _, err = call([a.format(tmp=tmp_path) for a in args], capsys)
+    assert code == 2
+    assert "error: cannot use" in err and "Not a directory" in err and "Traceback" not in err
+    assert "internal error" not in err

@@ -158,6 +158,8 @@ def test_import_reports_gaps_and_show_lists_them(tmp_path, write):
     assert shown.exit_code == 0, shown.output
     assert "Gaps: bars missing" in shown.stdout
     assert "2024-01-05 03:00   2024-01-06 10:00        30" in shown.stdout
+    only = _run(tmp_path, "show", "BTC", "--rows", "0")  # its only stored timeframe, without being told
+    assert only.exit_code == 0 and "Gaps: bars missing" in only.stdout
     clean = _run(
         tmp_path, "import", str(write("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows[:99]) + "\n")), "-s", "ETH"
     )

@@ -88,3 +88,12 @@ def test_models_export_exits_2_with_one_located_line(old_home, capsys):
     assert err.startswith("error: bundle old/1d_v1: models/old/1d_v1/spec.json:"), err
     assert "retrain the strategy to save a bundle it reads" in err
     assert not (old_home / "o.onnx").exists()
+
+
+def test_a_spec_edited_into_a_huge_network_is_refused_before_anything_is_built(trained_home, tmp_path):
+    """hidden: [65536, 65536] in a bundle's spec built a 4-billion-parameter network (17 GB) before failing."""
+    bundle = load_bundle(trained_home / "models", "tiny_mlp")
+    spec = {**bundle.documents["spec"], "model": {**bundle.documents["spec"]["model"], "hidden": [65536, 65536]}}
+    save_bundle(tmp_path / "models", "huge", "1d", weights=bundle.weights, documents={**bundle.documents, "spec": spec})
+    with pytest.raises(StoreError, match=r"bundle huge/1d_v1: .*spec\.json:\d+ model: the mlp would have 4,29"):
+        bundle_strategy(load_bundle(tmp_path / "models", "huge"))

@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.logging import RichHandler
@@ -74,12 +74,28 @@ def main(argv: list[str] | None = None) -> None:
     except NeurotradeError as e:
         err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except Exception as e:  # a bug: say so briefly, keep the traceback for those who ask
-        if os.environ.get("NEUROTRADE_DEBUG"):
-            traceback.print_exc()
+    except OSError as e:
+        if e.filename is None:
+            _exit_as_bug(e)
+        # A path the user named (or the workspace they chose) that cannot be read or written: theirs to fix.
         err_console.print(
-            f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}\n"
-            "This is a bug in neurotrade; set NEUROTRADE_DEBUG=1 to see the traceback.",
+            f"[bold red]error:[/] cannot use {escape(str(e.filename))}: {escape(e.strerror or str(e))}; "
+            "check the path (and --home) and its permissions",
             highlight=False,
+            soft_wrap=True,
         )
-        sys.exit(1)
+        sys.exit(2)
+    except Exception as e:  # a bug: say so briefly, keep the traceback for those who ask
+        _exit_as_bug(e)
+
+
+def _exit_as_bug(e: BaseException) -> NoReturn:
+    """Report an exception as a bug in neurotrade: one short message, exit code 1."""
+    if os.environ.get("NEUROTRADE_DEBUG"):
+        traceback.print_exception(e)
+    err_console.print(
+        f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}\n"
+        "This is a bug in neurotrade; set NEUROTRADE_DEBUG=1 to see the traceback.",
+        highlight=False,
+    )
+    sys.exit(1)

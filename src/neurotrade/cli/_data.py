@@ -115,7 +115,10 @@ def list_command(ctx: typer.Context) -> None:
 def show_command(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Argument(help="A stored symbol.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="The stored timeframe.")] = "1d",
+    timeframe: Annotated[
+        str | None,
+        typer.Option("--timeframe", "-t", help="The stored timeframe. Default: the only one stored, else 1d."),
+    ] = None,
     rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="Bars to show from each end.")] = 5,
     gaps: Annotated[
         int, typer.Option("--gaps", min=0, help="How many gaps to list (the longest, in time order).")
@@ -127,6 +130,9 @@ def show_command(
     from neurotrade.data import DataStore
 
     store = DataStore(state(ctx).home)
+    if timeframe is None:
+        stored = [e.timeframe for e in store.list() if e.symbol == symbol.upper()]
+        timeframe = stored[0] if len(stored) == 1 else "1d"
     entry = store.entry(symbol, timeframe)
     df = store.get(entry.symbol, entry.timeframe)
     meta = Table.grid(padding=(0, 2))

@@ -254,7 +254,7 @@ class DataStore:
         fix = f"Delete {self.manifest_path} and import the data again."
         try:
             doc = json.loads(text)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, RecursionError) as e:  # nested past the parser's depth: not a manifest
             raise DataError(f"{self.manifest_path} is not valid JSON ({e}). {fix}") from e
         version = doc.get("version") if isinstance(doc, dict) else None
         if isinstance(version, int) and version > _MANIFEST_VERSION:

@@ -29,7 +29,7 @@ def decode_document(data: bytes, where: str) -> Any:
     """Parse a stored document; the bytes were verified against the manifest before this is called."""
     try:
         return json.loads(data.decode(), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nested past the parser's depth: not ours
         raise StoreError(
             f"{where} is not valid JSON ({e}); the bundle was not written by save_bundle. "
             "Retrain or restore it from a backup."

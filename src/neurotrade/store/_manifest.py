@@ -51,7 +51,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest = json.loads(_read_plain_file(manifest_path).decode("utf-8"))
     except _LinkError as e:
         raise StoreError(f"bundle {where} failed verification: {_symlink_problem(manifest_path)}. {_NO_LINKS}") from e
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise StoreError(
             f"bundle {where} failed verification: {MANIFEST_FILE} is not valid JSON ({e}). {_RESTORE}"
         ) from e

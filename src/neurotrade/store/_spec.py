@@ -62,7 +62,7 @@ def bundle_strategy(bundle: Bundle) -> Strategy:
             "strategy their model was trained with. Retrain the strategy to save one."
         )
     try:
-        return Strategy.model_validate(document)
+        strategy = Strategy.model_validate(document)
     except pydantic.ValidationError as e:
         problems = _located_problems(bundle, document, e, Strategy)
         first = problems[0] if problems[0].endswith((".", "?")) else f"{problems[0]}."
@@ -72,6 +72,14 @@ def bundle_strategy(bundle: Bundle) -> Strategy:
             f"with{_saved_by(bundle)}{count}: retrain the strategy to save a bundle it reads, or load this one with "
             "the version that saved it."
         ) from e
+    # A spec edited after saving could ask for a network far larger than its weights, and building it could
+    # exhaust memory before the weights fail to fit: the same ceiling as at validation, before anything is built.
+    from neurotrade.config._size import check_model_size
+
+    too_large = check_model_size(_located_document(bundle, document), strategy)
+    if too_large:
+        raise StoreError(f"bundle {where}: {too_large[0]}. Retrain the strategy, or restore its spec.json")
+    return strategy
 
 
 def _located_problems(
@@ -79,6 +87,16 @@ def _located_problems(
 ) -> list[str]:
     """``models/trend/1d_v2/spec.json:12 key.path: message`` for every problem (the config's own wording)."""
     from neurotrade.config._errors import pydantic_problems
+
+    located = _located_document(bundle, document)
+    problems = pydantic_problems(error, located, root)
+    if located.lines:
+        return problems
+    return [p.replace(f"{located.source}:1 ", f"{located.source} ", 1) for p in problems]
+
+
+def _located_document(bundle: Bundle, document: dict[str, Any]) -> Any:
+    """The spec with the line of each key in ``spec.json``, for messages that say where."""
     from neurotrade.config._yaml import LocatedDocument, parse_yaml
 
     source = f"{display_name(bundle.ref.path)}/{SPEC_FILE}"
@@ -90,11 +108,7 @@ def _located_problems(
     except (StoreError, ConfigError, OSError, UnicodeDecodeError):
         # The file changed or went since the bundle was loaded: the key paths alone still say where.
         lines = {}
-    located = LocatedDocument(data=document, lines=lines, source=source)
-    problems = pydantic_problems(error, located, root)
-    if lines:
-        return problems
-    return [p.replace(f"{source}:1 ", f"{source} ", 1) for p in problems]
+    return LocatedDocument(data=document, lines=lines, source=source)
 
 
 def _version() -> str:
