@@ -97,12 +97,13 @@ def list_command(ctx: typer.Context) -> None:
     table = Table(box=box.SIMPLE_HEAD, title=f"Bars in {escape(str(store.root))}")
     table.add_column("Symbol", style="bold", no_wrap=True)
     table.add_column("TF", no_wrap=True)
-    table.add_column("Bars", justify="right")
+    # Counts never collapse (the gap count is why one looks); the import time and the source wrap instead.
+    table.add_column("Bars", justify="right", no_wrap=True, min_width=4)
     table.add_column("First", no_wrap=True)
     table.add_column("Last", no_wrap=True)
-    table.add_column("Gaps", justify="right")
-    table.add_column("Imported (UTC)", no_wrap=True)
-    table.add_column("Source")
+    table.add_column("Gaps", justify="right", no_wrap=True, min_width=4)
+    table.add_column("Imported (UTC)", ratio=1)
+    table.add_column("Source", overflow="fold", ratio=1)
     for e in entries:
         gaps = "?" if e.gap_count is None else str(e.gap_count)
         cells = [e.symbol, e.timeframe, str(e.rows), _short(e.first), _short(e.last), gaps, _short(e.imported_at)]
