@@ -124,6 +124,18 @@ def test_checkpoint_of_another_run_is_refused(tmp_path: Path, make_data) -> None
         train_classifier(net, x[:80], y[:80], x[80:], y[80:], other, seed=1, resume_from=tmp_path / "c.pt")
 
 
+def test_a_cosine_schedule_cannot_resume_with_other_epochs(tmp_path: Path, make_data) -> None:
+    """The cosine schedule's length is the epochs: a resume with more would continue on another schedule."""
+    x, y = make_data(n=100)
+    seed_everything(0)
+    net = build_model(MLPSpec(hidden=[4]), n_inputs=5, n_classes=3)
+    spec = TrainingSpec(epochs=2, device="cpu", schedule={"type": "cosine"})
+    train_classifier(net, x[:80], y[:80], x[80:], y[80:], spec, seed=0, checkpoint=tmp_path / "c.pt")
+    longer = spec.model_copy(update={"epochs": 4})
+    with pytest.raises(ModelError, match=r"training.epochs 2 \(now 4\)"):
+        train_classifier(net, x[:80], y[:80], x[80:], y[80:], longer, seed=0, resume_from=tmp_path / "c.pt")
+
+
 def test_checkpoints_load_weights_only(tmp_path: Path) -> None:
     class Payload:
         def __reduce__(self):

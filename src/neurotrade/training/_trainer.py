@@ -445,7 +445,10 @@ def _extras(
 def _meta(spec: TrainingSpec, seed: int, kind: str, lookback: int, n_train: int, n_val: int) -> dict[str, Any]:
     """What a checkpoint must agree on with the run that resumes it."""
     return {
-        "spec": spec.model_dump(mode="json", exclude=_RESUMABLE_CHANGES),
+        # A cosine schedule's length is the number of epochs: changing it would resume onto another schedule.
+        "spec": spec.model_dump(
+            mode="json", exclude=_RESUMABLE_CHANGES - ({"epochs"} if spec.schedule.type == "cosine" else set())
+        ),
         "seed": seed,
         "input": [kind, lookback],
         "samples": [n_train, n_val],
