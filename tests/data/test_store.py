@@ -183,7 +183,7 @@ def test_corrupt_manifest(store, make_bars):
         store.list()
 
 
-def test_a_manifest_nested_past_the_parsers_depth_is_a_data_error(tmp_path: Path) -> None:
+def test_a_manifest_nested_past_the_parsers_depth_is_a_data_error(tmp_path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "manifest.json").write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(DataError, match="is not valid JSON"):
