@@ -245,7 +245,7 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
             "rows": len(bars),
             "first": bars.index[0].isoformat(),
             "last": bars.index[-1].isoformat(),
-            "sha256": data.fingerprint(bars),
+            "sha256": dataset,
             "repairs": repairs,
         },
         "training": {

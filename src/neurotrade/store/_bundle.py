@@ -472,11 +472,7 @@ def _point_latest(strategy_dir: Path, dir_name: str, pointer: str = LATEST) -> N
     except (OSError, NotImplementedError):
         # Windows without the symlink privilege: a one-line text file names the bundle instead.
         _write_durable(tmp, f"{dir_name}\n".encode())
-    try:
-        tmp.replace(strategy_dir / pointer)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    _rename_into_place(tmp, strategy_dir / pointer)
 
 
 def _restore_pointer(strategy_dir: Path, pointer: str, dir_name: str | None) -> None:
@@ -532,8 +528,13 @@ def _high_water(strategy_dir: Path) -> int:
 def _write_high_water(strategy_dir: Path, version: int) -> None:
     tmp = strategy_dir / f"{_HIGH_WATER_FILE}-{uuid.uuid4().hex}"
     _write_durable(tmp, f"{version}\n".encode())
+    _rename_into_place(tmp, strategy_dir / _HIGH_WATER_FILE)
+
+
+def _rename_into_place(tmp: Path, target: Path) -> None:
+    """Replace ``target`` with ``tmp`` in one rename; on failure leave no temporary name behind."""
     try:
-        tmp.replace(strategy_dir / _HIGH_WATER_FILE)
+        tmp.replace(target)
     except OSError:
         tmp.unlink(missing_ok=True)
         raise

@@ -75,9 +75,11 @@ def bundle_strategy(bundle: Bundle) -> Strategy:
     # A spec edited after saving could ask for a network far larger than its weights, and building it could
     # exhaust memory before the weights fail to fit: the same ceiling as at validation, before anything is built.
     from neurotrade.config._size import check_model_size
+    from neurotrade.config._yaml import LocatedDocument
 
-    too_large = check_model_size(_located_document(bundle, document), strategy)
-    if too_large:
+    if check_model_size(LocatedDocument(data=document, lines={}, source=""), strategy):
+        # Only now read spec.json again for the line numbers: a sound bundle's load pays no extra I/O.
+        too_large = check_model_size(_located_document(bundle, document), strategy)
         raise StoreError(f"bundle {where}: {too_large[0]}. Retrain the strategy, or restore its spec.json")
     return strategy
 
