@@ -240,7 +240,7 @@ UNBOUNDED_VALUES = {("BellSet", f) for f in ("center", "width", "slope")} | {
     ("SigmoidSet", "slope"),
     ("TrapezoidalSet", "points"),
     ("TriangularSet", "points"),
-}
+} | {("PrimarySide", f) for f in ("long_below", "long_above", "short_above", "short_below")}  # indicator units
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS, key=lambda m: m.__name__), ids=lambda m: m.__name__)

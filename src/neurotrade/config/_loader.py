@@ -154,6 +154,21 @@ def _resolve(strategy: Strategy, refs: Resolved, base_dir: Path | None) -> Strat
     data = strategy.data
     if data.path is not None:
         data = data.model_copy(update={"path": str(_resolve_path(data.path, base_dir).resolve())})
+    labels = strategy.labels
+    meta = getattr(labels, "meta", None)
+    if meta is not None:
+        side = meta.side
+        refs_update = {k: refs.outputs[v] for k in ("fast", "slow", "indicator") if (v := getattr(side, k)) is not None}
+        if refs_update:
+            labels = labels.model_copy(
+                update={"meta": meta.model_copy(update={"side": side.model_copy(update=refs_update)})}
+            )
     return strategy.model_copy(
-        update={"indicators": indicators, "fuzzy_sets": fuzzy_sets, "nn_inputs": nn_inputs, "data": data}
+        update={
+            "indicators": indicators,
+            "fuzzy_sets": fuzzy_sets,
+            "nn_inputs": nn_inputs,
+            "data": data,
+            "labels": labels,
+        }
     )

@@ -38,7 +38,20 @@ def check_references(doc: LocatedDocument) -> Resolved:
     _check_fuzzy_sets(doc, data.get("fuzzy_sets"), out)
     _check_nn_inputs(doc, data.get("nn_inputs"), data.get("fuzzy_sets"), out)
     _check_timeframes(doc, data.get("nn_inputs"), data.get("data"), out)
+    _check_primary_side(doc, data.get("labels"), out)
     return out
+
+
+def _check_primary_side(doc: LocatedDocument, section: Any, out: Resolved) -> None:
+    """A meta-labelling rule reads indicator outputs declared in ``indicators``."""
+    meta = section.get("meta") if isinstance(section, dict) else None
+    side = meta.get("side") if isinstance(meta, dict) else None
+    if not isinstance(side, dict):
+        return
+    for key in ("fast", "slow", "indicator"):
+        ref = side.get(key)
+        if isinstance(ref, str) and ref not in out.outputs:
+            out.problems.append(located(doc, ("labels", "meta", "side", key), _not_an_output(ref, out)))
 
 
 def _check_timeframes(doc: LocatedDocument, section: Any, data_section: Any, out: Resolved) -> None:

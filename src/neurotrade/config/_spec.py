@@ -245,15 +245,103 @@ class ZigZagLabels(Section):
     lookahead: Annotated[int, Field(ge=1, le=10_000)] = 20
 
 
+IndicatorRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$", max_length=128)]
+BundleName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*(/[A-Za-z0-9_.-]+)?$", max_length=200)]
+
+
+class PrimarySide(Section):
+    """The primary signal of meta-labelling: the side (+1 long, -1 short, 0 none) decided at each bar's close.
+
+    Exactly one rule:
+
+    - a crossover: ``{fast: sma_10, slow: sma_50}``: long while ``fast > slow``, short while ``fast < slow``;
+    - thresholds on one indicator output: ``{indicator: rsi_14, long_below: 30, short_above: 70}`` (mean
+      reversion) or ``{indicator: rsi_14, long_above: 60, short_below: 40}`` (momentum); either side may be left out;
+    - a saved bundle: ``{bundle: other_strategy}`` (its latest bundle of this timeframe, or ``name/1d_v3``): its
+      decision engine's target position at each bar.
+
+    Indicators are named as in the ``indicators`` section (``bbands_20.upper`` for one output of several). Short
+    sides count only with ``decisions.allow_short``; otherwise they are no bet.
+
+    Examples
+    --------
+    >>> PrimarySide(fast="sma_10", slow="sma_50").rule
+    'cross'
+    """
+
+    fast: IndicatorRef | None = None
+    slow: IndicatorRef | None = None
+    indicator: IndicatorRef | None = None
+    long_below: float | None = None
+    long_above: float | None = None
+    short_above: float | None = None
+    short_below: float | None = None
+    bundle: BundleName | None = None
+
+    @property
+    def rule(self) -> str:
+        """``cross``, ``threshold`` or ``bundle``."""
+        if self.bundle is not None:
+            return "bundle"
+        return "cross" if self.fast is not None else "threshold"
+
+    @property
+    def references(self) -> list[str]:
+        """The indicator outputs the rule reads."""
+        return [name for name in (self.fast, self.slow, self.indicator) if name is not None]
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> PrimarySide:
+        levels = {k: getattr(self, k) for k in ("long_below", "long_above", "short_above", "short_below")}
+        given = {k for k, v in levels.items() if v is not None}
+        rules = [
+            name
+            for name, used in (
+                ("cross (fast, slow)", self.fast is not None or self.slow is not None),
+                ("threshold (indicator, long_/short_ levels)", self.indicator is not None or bool(given)),
+                ("bundle", self.bundle is not None),
+            )
+            if used
+        ]
+        if len(rules) != 1:
+            raise ValueError(
+                "the primary side needs exactly one rule: {fast, slow}, {indicator, long_below/long_above, "
+                "short_above/short_below} or {bundle}" + (f"; got {' and '.join(rules)}" if rules else "")
+            )
+        if rules[0].startswith("cross") and (self.fast is None or self.slow is None):
+            raise ValueError("a crossover needs both `fast` and `slow` (e.g. fast: sma_10, slow: sma_50)")
+        if rules[0].startswith("threshold"):
+            if self.indicator is None:
+                raise ValueError("threshold levels need `indicator: <name>` (e.g. indicator: rsi_14)")
+            if not given:
+                raise ValueError("a threshold rule needs a level: long_below, long_above, short_above or short_below")
+            if self.long_below is not None and self.long_above is not None:
+                raise ValueError("give long_below or long_above, not both")
+            if self.short_above is not None and self.short_below is not None:
+                raise ValueError("give short_above or short_below, not both")
+        return self
+
+
+class MetaLabels(Section):
+    """Meta-labelling (de Prado, 2018, 3.6): the primary rule sets the side, the network learns whether to act."""
+
+    side: PrimarySide
+
+
 class TripleBarrierLabels(Section):
     """First touch of a profit-take or stop-loss barrier, set in multiples of a causal volatility estimate,
-    within ``max_holding`` bars (BUY above, SELL below, HOLD if neither); de Prado (2018), ch. 3."""
+    within ``max_holding`` bars (BUY above, SELL below, HOLD if neither); de Prado (2018), ch. 3.
+
+    With ``meta: {side: ...}`` the barriers follow the primary signal's side and the label says whether its
+    profit-take came first: the network learns to act (BUY) or pass (HOLD), and a position is side x act.
+    """
 
     type: Literal["triple_barrier"] = "triple_barrier"
     profit_take: Annotated[float, Field(gt=0, le=100)] = 2.0
     stop_loss: Annotated[float, Field(gt=0, le=100)] = 2.0
     max_holding: Annotated[int, Field(ge=1, le=10_000)] = 20
     volatility_span: Annotated[int, Field(ge=2, le=10_000)] = 20
+    meta: MetaLabels | None = None
 
 
 class ForwardReturnLabels(Section):
@@ -262,6 +350,12 @@ class ForwardReturnLabels(Section):
 
     type: Literal["forward_return"] = "forward_return"
     horizon: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # classification: the terciles alone; both: a return head (Huber loss on the standardised log return) beside
+    # the classifier; regression: the return head alone, its class probabilities those of a normal around the
+    # predicted return (spread: the training returns' deviation) falling below, between or above the terciles.
+    target: Literal["classification", "regression", "both"] = "classification"
+    huber_delta: Annotated[float, Field(gt=0, le=100)] = 1.0
+    return_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
 
 
 LabelSpec = Annotated[ZigZagLabels | TripleBarrierLabels | ForwardReturnLabels, Field(discriminator="type")]
@@ -310,7 +404,46 @@ class ChronologicalSplit(Section):
         return self
 
 
-SplitSpec = Annotated[WalkForwardSplit | ChronologicalSplit, Field(discriminator="method")]
+class CPCVSplit(Section):
+    """Combinatorial purged cross-validation (de Prado, 2018, ch. 12): the samples cut into ``groups`` contiguous
+    groups, a model per choice of ``test_groups`` of them, and the test groups stitched into C(N-1, k-1) complete
+    backtest paths. Each split stops early on the latest ``validation`` share of its training samples (purged
+    against the rest); purge and embargo (in bars) as in the other splits.
+
+    Examples
+    --------
+    >>> CPCVSplit(groups=6, test_groups=2).paths
+    5
+    """
+
+    method: Literal["cpcv"] = "cpcv"
+    groups: Annotated[int, Field(ge=3, le=20)] = 6
+    test_groups: Annotated[int, Field(ge=1, le=10)] = 2
+    validation: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    embargo: Annotated[int, Field(ge=0, le=10_000)] = 5
+
+    @property
+    def paths(self) -> int:
+        """How many backtest paths the splits form: C(groups - 1, test_groups - 1)."""
+        import math
+
+        return math.comb(self.groups - 1, self.test_groups - 1)
+
+    @model_validator(mode="after")
+    def _fewer_test_groups(self) -> CPCVSplit:
+        if self.test_groups >= self.groups:
+            raise ValueError(f"test_groups ({self.test_groups}) must be fewer than groups ({self.groups})")
+        import math
+
+        if math.comb(self.groups, self.test_groups) > 100:
+            raise ValueError(
+                f"groups {self.groups} with test_groups {self.test_groups} make "
+                f"{math.comb(self.groups, self.test_groups)} models to train; keep it at 100 or fewer"
+            )
+        return self
+
+
+SplitSpec = Annotated[WalkForwardSplit | ChronologicalSplit | CPCVSplit, Field(discriminator="method")]
 
 
 ModelSpec = Annotated[
@@ -417,10 +550,37 @@ class TrainingSpec(Section):
 
 
 class DecisionSpec(Section):
-    """How probabilities become signals: a class acts only when its probability reaches the threshold."""
+    """How the model's outputs become positions, at each bar's close, from what is known at that close.
+
+    A class acts only when its probability reaches ``confidence_threshold``. ``sizing`` sets the share of equity
+    a new position takes: ``fixed`` (``backtest.fraction``), ``confidence`` (grows from 0 at a uniform guess to
+    ``max_leverage`` at certainty), ``volatility_target`` (``target_volatility_pct`` annualised over the
+    predicted volatility: the model's volatility head, else a causal EWM of returns over ``volatility_span``
+    bars) or ``kelly`` (``kelly_fraction`` of the Kelly bet: from a predicted return and volatility, else from the
+    probabilities and the labels' payoff); every size is capped at ``max_leverage``. Filters veto a change of
+    position: fewer than ``min_bars_between_signals`` bars since the last one, an expected edge (the probability
+    margin times the average move of the training labels, or a predicted return, less round-trip costs) below
+    ``min_expected_edge_pct`` percent, or ``max_trades_per_day`` position changes already made that day.
+    """
 
     confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
     allow_short: bool = False
+    sizing: Literal["fixed", "confidence", "volatility_target", "kelly"] = "fixed"
+    max_leverage: Annotated[float, Field(gt=0, le=10)] = 1.0
+    target_volatility_pct: Annotated[float, Field(gt=0, le=1000)] = 15.0
+    volatility_span: Annotated[int, Field(ge=2, le=10_000)] = 20
+    kelly_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+    min_bars_between_signals: Annotated[int, Field(ge=0, le=100_000)] = 0
+    min_expected_edge_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
+    max_trades_per_day: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class ATRStop(Section):
+    """A stop ``multiple`` average true ranges (Wilder, ``period`` bars, known at the entry decision's close) from
+    the entry price; with ``stop_loss_pct`` too, the nearer of the two is in force."""
+
+    period: Annotated[int, Field(ge=1, le=10_000)] = 14
+    multiple: Annotated[float, Field(gt=0, le=100)] = 2.0
 
 
 class BacktestSpec(Section):
@@ -439,6 +599,19 @@ class BacktestSpec(Section):
     # best of them (Bailey and Lopez de Prado, 2014). The workspace's ledger counts every configuration run on
     # the same data; a number here is used only when it is larger (trials made outside this workspace).
     trials: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    # Exits inside the bar, in percent of the entry price (trailing: of the best price since entry); see
+    # neurotrade.backtest.simulate. A stopped-out side is not re-entered until the target leaves it.
+    stop_loss_pct: Annotated[float, Field(gt=0, lt=100)] | None = None
+    take_profit_pct: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    trailing_stop_pct: Annotated[float, Field(gt=0, lt=100)] | None = None
+    atr_stop: ATRStop | None = None
+
+    @property
+    def exits(self) -> bool:
+        """Whether any intra-bar exit is set."""
+        return any(v is not None for v in (self.stop_loss_pct, self.take_profit_pct, self.trailing_stop_pct)) or (
+            self.atr_stop is not None
+        )
 
 
 class Strategy(Section):
