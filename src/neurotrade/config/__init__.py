@@ -4,21 +4,25 @@ from neurotrade.config._loader import load_strategy, parse_strategy
 from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
 from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, TransformerSpec
 from neurotrade.config._spec import (
+    ATRStop,
     BacktestSpec,
     BellSet,
     ChronologicalSplit,
     ConstantSchedule,
     ContextSpec,
     CosineSchedule,
+    CPCVSplit,
     DataSpec,
     DecisionSpec,
     EarlyStoppingSpec,
     ForwardReturnLabels,
     GaussianSet,
     IndicatorSpec,
+    MetaLabels,
     MLPSpec,
     NNInputsSpec,
     PlateauSchedule,
+    PrimarySide,
     SigmoidSet,
     Strategy,
     TrainingSpec,
@@ -30,9 +34,11 @@ from neurotrade.config._spec import (
 )
 
 __all__ = [
+    "ATRStop",
     "BacktestSpec",
     "BellSet",
     "CNNSpec",
+    "CPCVSplit",
     "ChronologicalSplit",
     "ConstantSchedule",
     "ContextSpec",
@@ -48,8 +54,10 @@ __all__ = [
     "IndicatorSpec",
     "LSTMSpec",
     "MLPSpec",
+    "MetaLabels",
     "NNInputsSpec",
     "PlateauSchedule",
+    "PrimarySide",
     "RegimeSpec",
     "SigmoidSet",
     "Strategy",
