@@ -73,6 +73,9 @@ class RegimeSpec(Section):
     return_weight: Annotated[float, Field(ge=0, le=1000)] = 0.5
     volatility_weight: Annotated[float, Field(ge=0, le=1000)] = 0.5
     kl_weight: Annotated[float, Field(ge=0, le=1000)] = 0.01
+    # The regime-change score compares each bar's latent with the mean of the previous `change_window` ones, in
+    # units of the same distance over the window before (so about 1 as usual, large at a change).
+    change_window: Annotated[int, Field(ge=2, le=10_000)] = 50
     max_parameters: MaxParameters = DEFAULT_MAX_PARAMETERS
 
     def parameters(self, n_inputs: int, n_classes: int = 3) -> int:

@@ -652,6 +652,16 @@ class Strategy(Section):
                     data[section] = {tag: default, **data[section]}
         return data
 
+    @model_validator(mode="after")
+    def _return_head_fits_the_model(self) -> Strategy:
+        target = getattr(self.labels, "target", "classification")
+        if target != "classification" and self.model.type in ("regime", "ensemble"):
+            raise ValueError(
+                f"labels.target: {target} adds a return head to the network, which a {self.model.type} model cannot "
+                "take (the regime model has its own return and volatility heads); use target: classification"
+            )
+        return self
+
     @field_validator("split", mode="before")
     @classmethod
     def _default_split_method(cls, split: Any) -> Any:

@@ -39,6 +39,9 @@ class Split:
     trading_end
         Last position (inclusive) of the trading window, or None for the last bar. A walk-forward fold ends
         where the next fold's test block begins, so its backtest must stop here.
+    segments
+        For a combinatorial purged CV split, the ``(start, stop)`` positions of each of its test groups: it trades
+        each of them separately (the training groups between them are in sample). None for one trading window.
     """
 
     train: np.ndarray
@@ -50,6 +53,7 @@ class Split:
     embargoed: dict[str, int]
     times: pd.DatetimeIndex
     trading_end: int | None = None
+    segments: tuple[tuple[int, int], ...] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description: counts, first and last time of each window, purge and embargo counts."""
@@ -67,6 +71,11 @@ class Split:
         # Only a bounded window names its end, so a chronological split's summary keeps its shape.
         if self.trading_end is not None:
             out["trading_end"] = self.times[self.trading_end].isoformat()
+        if self.segments is not None:
+            out["test_groups"] = [
+                {"first": self.times[start].isoformat(), "last": self.times[stop - 1].isoformat()}
+                for start, stop in self.segments
+            ]
         return out
 
 

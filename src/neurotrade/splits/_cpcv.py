@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from neurotrade.errors import SplitError
+from neurotrade.splits._chronological import Split
 from neurotrade.splits._walk_forward import check_integer, end_times_ns
 
 logger = logging.getLogger(__name__)
@@ -229,3 +230,66 @@ def combinatorial_purged_cv(
         embargoed=embargoed,
         times=times,
     )
+
+
+def cpcv_fold_splits(
+    times: pd.DatetimeIndex,
+    t1: pd.Series | pd.DatetimeIndex | np.ndarray,
+    *,
+    groups: int,
+    test_groups: int,
+    validation: float,
+    embargo: int = 0,
+) -> tuple[list[Split], CPCV]:
+    """The splits of :func:`combinatorial_purged_cv` as training folds: each split's training samples divided into
+    training and an early-stopping validation window (the latest ``validation`` share of them, in time).
+
+    The validation window only stops training, but it is still held out honestly: training samples whose label
+    reaches its first bar are purged, as a walk-forward fold purges before its validation window. The test
+    samples are the split's test groups; each group is traded on its own (``Split.segments``).
+
+    Examples
+    --------
+    >>> times = pd.date_range("2024-01-01", periods=60, freq="D", tz="UTC")
+    >>> t1 = pd.Series(times).shift(-2)
+    >>> folds, cv = cpcv_fold_splits(times, t1, groups=6, test_groups=2, validation=0.2, embargo=1)
+    >>> len(folds), len(cv.paths()), folds[0].segments
+    (15, 5, ((0, 10), (10, 20)))
+    >>> train, val = folds[0].train, folds[0].validation
+    >>> int(train.max()) < int(val.min()), int(val.max())  # t1 of the last training sample is before validation
+    (True, 57)
+    """
+    if isinstance(validation, bool) or not (0.0 < float(validation) < 1.0):
+        raise SplitError(f"validation must be a fraction in (0, 1), got {validation!r}")
+    cv = combinatorial_purged_cv(times, t1, groups=groups, test_groups=test_groups, embargo=embargo)
+    t_ns, t1_ns, _ = end_times_ns(times, t1)
+    out = []
+    for index, ((train, test), combo) in enumerate(zip(cv.splits, cv.test_groups, strict=True)):
+        n_val = max(1, round(validation * len(train)))
+        if n_val >= len(train):
+            raise SplitError(
+                f"split {index} has {len(train)} training sample(s): too few to hold out a validation share of "
+                f"{validation:g}; use fewer groups or more data"
+            )
+        val = train[-n_val:]
+        head = train[:-n_val]
+        reaches = t1_ns[head] >= t_ns[val[0]]
+        kept = head[~reaches]
+        if not len(kept):
+            raise SplitError(f"split {index}: every training sample reaches its validation window; use more data")
+        segments = tuple(cv.bounds[g] for g in combo)
+        out.append(
+            Split(
+                train=kept,
+                validation=val,
+                test=test,
+                starts={"train": int(train[0]), "validation": int(val[0]), "test": int(segments[0][0])},
+                trading_start=int(segments[0][0]),
+                purged={"train": int(reaches.sum()) + cv.purged[index], "validation": 0, "test": 0},
+                embargoed={"train": cv.embargoed[index], "validation": 0, "test": 0},
+                times=times,
+                trading_end=int(segments[-1][1]) - 1,
+                segments=segments,
+            )
+        )
+    return out, cv
