@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from neurotrade.backtest._chain import chain
 from neurotrade.backtest._costs import CostModel
+from neurotrade.backtest._exits import ExitTracker
 from neurotrade.backtest._metrics import deflated_sharpe_ratio, observed_periods_per_year, performance, periods_per_year
 from neurotrade.backtest._portfolio import simulate_portfolio
 from neurotrade.backtest._result import BacktestResult, PortfolioResult
-from neurotrade.backtest._simulate import buy_and_hold, simulate
+from neurotrade.backtest._simulate import atr_for_stops, buy_and_hold, simulate
 
 __all__ = [
     "BacktestResult",
     "CostModel",
+    "ExitTracker",
     "PortfolioResult",
+    "atr_for_stops",
     "buy_and_hold",
     "chain",
     "deflated_sharpe_ratio",

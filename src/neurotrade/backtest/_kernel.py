@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "EXIT_ATR_STOP",
     "EXIT_END",
     "EXIT_REASONS",
     "EXIT_SIGNAL",
@@ -32,7 +33,9 @@ EXIT_STOP_LOSS = 1
 EXIT_TAKE_PROFIT = 2
 EXIT_TRAILING_STOP = 3
 EXIT_END = 4
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end")
+# Appended, never inserted: the codes above are stored in results and compared by tests.
+EXIT_ATR_STOP = 5
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end", "atr_stop")
 
 
 @njit(cache=True)
@@ -183,12 +186,15 @@ def _stop_exit(
     stop_loss: float,
     take_profit: float,
     trailing_stop: float,
+    atr_distance: float,
 ):
     """Where a stop or target fires in this bar: ``(reason, market price)``, reason -1 when none does.
 
-    The open is checked first (a gap through a level fills at the open, whichever side it gaps to),
-    then the range: when the stop and the target are both inside the range, the order of the high
-    and the low is unknown, so the worse outcome (the stop) is taken.
+    The stop in force is the tightest of the fixed stop (``stop_loss`` of ``entry_ref``), the ATR stop
+    (``atr_distance`` in price from ``entry_ref``; NaN for none) and the trailing stop; on a tie the
+    earlier of those three names the exit. The open is checked first (a gap through a level fills at
+    the open, whichever side it gaps to), then the range: when the stop and the target are both inside
+    the range, the order of the high and the low is unknown, so the worse outcome (the stop) is taken.
     """
     if side > 0:
         stop_level = -np.inf
@@ -196,6 +202,10 @@ def _stop_exit(
         if stop_loss > 0.0:
             stop_level = entry_ref * (1.0 - stop_loss)
             stop_kind = EXIT_STOP_LOSS
+        # NaN fails the comparison: no ATR stop.
+        if atr_distance >= 0.0 and entry_ref - atr_distance > stop_level:
+            stop_level = entry_ref - atr_distance
+            stop_kind = EXIT_ATR_STOP
         if trailing_stop > 0.0:
             trail = best * (1.0 - trailing_stop)
             if trail > stop_level:
@@ -221,6 +231,9 @@ def _stop_exit(
     if stop_loss > 0.0:
         stop_level = entry_ref * (1.0 + stop_loss)
         stop_kind = EXIT_STOP_LOSS
+    if atr_distance >= 0.0 and entry_ref + atr_distance < stop_level:
+        stop_level = entry_ref + atr_distance
+        stop_kind = EXIT_ATR_STOP
     if trailing_stop > 0.0:
         trail = best * (1.0 + trailing_stop)
         if trail < stop_level:
@@ -254,15 +267,19 @@ def simulate_target_kernel(
     commission_fixed: float,
     slippage_rate: float,
     initial_cash: float,
-    fraction: float,
+    size: np.ndarray,
     stop_loss: float,
     take_profit: float,
     trailing_stop: float,
+    atr_distance: np.ndarray,
 ):
     """Follow a target position in {-1, 0, +1} decided at each bar's close, with optional stops.
 
-    ``stop_loss``, ``take_profit`` and ``trailing_stop`` are fractions (0 turns one off) of the entry's
-    market price, or of the best price since entry for the trailing stop.
+    ``size[d]`` is the share of the equity (>= 0, > 1 for leverage) that an entry decided at bar d
+    takes; 0 opens nothing. ``stop_loss``, ``take_profit`` and ``trailing_stop`` are fractions (0 turns
+    one off) of the entry's market price, or of the best price since entry for the trailing stop.
+    ``atr_distance[d]`` is the distance in price from the entry's market price of the ATR stop of an
+    entry decided at bar d (the ATR multiple times the ATR at d), NaN for no ATR stop.
 
     Returns ``(equity, position, fills, n_fills, trades, n_trades, n_skipped)`` where ``fills`` is a
     tuple ``(bar, side, price, quantity, commission, at_end, symbol)`` and ``trades`` a tuple
@@ -277,14 +294,19 @@ def simulate_target_kernel(
     # held (or the one a stop closed) since the last entry: so at most one trade per change of the
     # target, plus the first; each trade has two fills. Sizing the books by that bound rather than by
     # the bars keeps a million-bar run from allocating hundreds of megabytes it never writes.
+    # A size of 0 or a skipped entry only delays an entry within the same run of the target, so the
+    # bound holds for them too.
     changes = 1
     previous = 0.0
+    atr_on = False
     for i in range(n):
         if target[i] != previous:
             changes += 1
             previous = target[i]
+        if atr_distance[i] >= 0.0:  # NaN: no ATR stop decided at this bar
+            atr_on = True
     fills, trades = allocate_books(2 * changes, changes)
-    stops_on = stop_loss > 0.0 or take_profit > 0.0 or trailing_stop > 0.0
+    stops_on = stop_loss > 0.0 or take_profit > 0.0 or trailing_stop > 0.0 or atr_on
 
     cash = initial_cash
     units = 0.0  # signed: > 0 long, < 0 short
@@ -302,13 +324,14 @@ def simulate_target_kernel(
     entry_comm = 0.0
     entry_slip = 0.0
     best = 0.0  # best market price since entry (highest high long, lowest low short)
+    entry_atr = np.nan  # the ATR stop's distance, fixed by the entry's decision bar
 
     for i in range(n):
         # 1. The stops of a position held since before this bar, checked over the whole bar, when
         #    the fill happens at the close (a position opened at an open is checked below).
         if fill_mode == FILL_SAME_CLOSE and stops_on and side != 0:
             reason, base = _stop_exit(
-                side, open_[i], high[i], low[i], entry_ref, best, True, stop_loss, take_profit, trailing_stop
+                side, open_[i], high[i], low[i], entry_ref, best, True, stop_loss, take_profit, trailing_stop, entry_atr
             )
             if reason >= 0:
                 cash += close_position(
@@ -327,12 +350,14 @@ def simulate_target_kernel(
         if fill_mode == FILL_NEXT_OPEN:
             fill_now = i > 0
             base = open_[i]
-            desired = int(target[i - 1]) if fill_now else 0
+            decided = i - 1
+            desired = int(target[decided]) if fill_now else 0
             may_open = True
         else:
             fill_now = True
             base = close[i]
-            desired = int(target[i])
+            decided = i
+            desired = int(target[decided])
             # Nothing would hold a position opened on the final close: it would be closed at once.
             may_open = i < n - 1
         held_before = side != 0
@@ -351,10 +376,11 @@ def simulate_target_kernel(
                 n_trades += 1
                 units = 0.0
                 side = 0
-            if desired != side and may_open:
-                # Flat here, so equity is cash.
+            # A size of 0 is a decision to stay out, not an entry the money could not pay: nothing to count.
+            if desired != side and may_open and size[decided] > 0.0:
+                # Flat here, so equity is cash. A size above 1 spends more than the cash: a margin loan.
                 new_units, delta, price, comm, slip = open_position(
-                    fills, n_fills, 0, i, base, desired, fraction * cash,
+                    fills, n_fills, 0, i, base, desired, size[decided] * cash,
                     commission_rate, commission_fixed, slippage_rate,
                 )  # fmt: skip
                 if new_units != 0.0:
@@ -368,6 +394,7 @@ def simulate_target_kernel(
                     entry_comm = comm
                     entry_slip = slip
                     best = base
+                    entry_atr = atr_distance[decided]
                 else:
                     n_skipped += 1
 
@@ -376,8 +403,9 @@ def simulate_target_kernel(
         if fill_mode == FILL_NEXT_OPEN and stops_on and side != 0:
             check_open = held_before and entry_bar < i
             reason, stop_base = _stop_exit(
-                side, open_[i], high[i], low[i], entry_ref, best, check_open, stop_loss, take_profit, trailing_stop
-            )
+                side, open_[i], high[i], low[i], entry_ref, best, check_open,
+                stop_loss, take_profit, trailing_stop, entry_atr,
+            )  # fmt: skip
             if reason >= 0:
                 cash += close_position(
                     fills, trades, n_fills, n_trades, 0, i, stop_base, side, units, entry_bar, entry_price,

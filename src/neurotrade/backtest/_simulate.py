@@ -12,9 +12,9 @@ import pandas as pd
 from neurotrade.backtest._costs import CostModel
 from neurotrade.backtest._kernel import EXIT_REASONS, FILL_NEXT_OPEN, FILL_SAME_CLOSE, simulate_target_kernel
 from neurotrade.backtest._result import BacktestResult, labels
-from neurotrade.errors import BacktestError
+from neurotrade.errors import BacktestError, IndicatorError
 
-__all__ = ["buy_and_hold", "simulate"]
+__all__ = ["atr_for_stops", "buy_and_hold", "simulate"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,8 @@ _FILL_MODES = {"next_open": FILL_NEXT_OPEN, "same_close": FILL_SAME_CLOSE}
 _PRICE_COLUMNS = ("open", "high", "low", "close")
 _FILL_SIDES = ("sell", "buy")
 _TRADE_SIDES = ("short", "long")
+# Ten times the equity: beyond it a size is a mistake (a percentage given as a number, say) rather than a plan.
+MAX_SIZE = 10.0
 
 
 def simulate(
@@ -35,11 +37,15 @@ def simulate(
     stop_loss_pct: float | None = None,
     take_profit_pct: float | None = None,
     trailing_stop_pct: float | None = None,
+    size: pd.Series | np.ndarray | None = None,
+    atr: pd.Series | np.ndarray | None = None,
+    atr_stop_multiple: float | None = None,
 ) -> BacktestResult:
     """Backtest a target position decided at each bar's close.
 
     Whenever the target differs from the position held, the position is closed (or reversed) and
-    a new one of ``fraction`` of the equity is opened, in fractional units. With
+    a new one of ``fraction`` of the equity (or ``size`` of the decision's bar) is opened, in
+    fractional units. With
     ``fill="next_open"`` (the default) the decision made on bar t's close fills at bar t+1's open,
     so the target of the last bar never fills. ``fill="same_close"`` fills at bar t's own close,
     which is only achievable if the decision can be made and executed right at the close; even then
@@ -47,10 +53,20 @@ def simulate(
     open after the last bar is closed at the last close, with costs, and marked ``closed_at_end``.
 
     Sizing: the commission and slippage of an entry come out of the same budget, so a long entry
-    spends exactly ``fraction * equity`` and cash never goes negative for a long. A short sells units
-    worth ``fraction * equity`` (less commission) and its equity is ``cash + units * price`` with
-    ``units < 0``. An entry the equity cannot pay (budget below the fixed commission) is skipped and
-    retried at the next fill opportunity; a warning is logged.
+    spends exactly ``fraction * equity`` and, with a size of at most 1, cash never goes negative for a
+    long. A short sells units worth ``fraction * equity`` (less commission) and its equity is
+    ``cash + units * price`` with ``units < 0``. An entry the equity cannot pay (budget below the fixed
+    commission) is skipped and retried at the next fill opportunity; a warning is logged.
+
+    Per-bar sizes: ``size[d]`` replaces ``fraction`` for an entry decided at bar d, which fills at bar
+    d+1's open with ``fill="next_open"`` and at bar d's close with ``"same_close"``. The size is set at
+    entry: **while the same side is held, later sizes do not rebalance it** (no churn of small trades);
+    a new size applies at the next entry. A size of 0 with a non-zero target opens nothing (and warns
+    of nothing): the entry is retried at the next fill while the target stays. A size above 1 is
+    leverage: a long spends ``size * equity``, more than its cash, which goes negative (a margin loan,
+    charged no interest); a short sells units worth ``size * equity``. Equity stays
+    ``cash + units * price`` either way, and an entry decided while the equity is not positive is
+    skipped.
 
     Stops (all optional, in percent): ``stop_loss_pct`` and ``take_profit_pct`` are levels at that
     distance from the entry's market price (the open or close it filled at, before slippage);
@@ -66,6 +82,14 @@ def simulate(
     again**: the target must move off the stopped side (to flat or the other side) before a position on
     that side is taken again, so a stop is not undone by re-entering at the next open. Trades closed by a
     stop say so in ``exit_reason``.
+
+    ATR stop: with ``atr`` and ``atr_stop_multiple``, an entry decided at bar d has a stop at
+    ``atr_stop_multiple * atr[d]`` below (long) or above (short) the entry's market price, fixed for the
+    life of the trade (``exit_reason`` ``"atr_stop"``). It follows the rules of the other stops (gaps,
+    both touched, staying flat after it). With ``stop_loss_pct`` too, the nearer of the two levels is in
+    force, and a trailing stop replaces either once it is tighter; on an exact tie the fixed stop names
+    the exit. ``atr`` must be known at each bar's close (see :func:`atr_for_stops`); NaN (warm-up)
+    means no ATR stop for entries decided at that bar.
 
     Parameters
     ----------
@@ -89,6 +113,14 @@ def simulate(
         Take profit in percent of the entry price, > 0; None for none.
     trailing_stop_pct
         Trailing stop in percent of the best price since entry, in (0, 100); None for none.
+    size
+        Share of the equity an entry decided at each bar takes, in [0, 10], one per bar (a Series on
+        the bars' index or an array of their length); None for ``fraction`` everywhere.
+    atr
+        Average true range at each bar's close, >= 0 or NaN, one per bar; only with
+        ``atr_stop_multiple``.
+    atr_stop_multiple
+        ATR multiples between an entry's price and its ATR stop, > 0; only with ``atr``.
 
     Returns
     -------
@@ -111,6 +143,17 @@ def simulate(
     [['buy', 102.0], ['sell', 104.0]]
     >>> round(float(result.equity.iloc[-1]), 4)
     1019.6078
+
+    Twice the equity, and an ATR stop 1.5 ATR below the entry's open of 102 (102 - 1.5 * 2 = 99):
+
+    >>> bars.loc[idx[2], "low"] = 98.0
+    >>> import numpy as np
+    >>> result = simulate(bars, np.ones(4), initial_cash=1_000.0,
+    ...                   size=np.full(4, 2.0), atr=np.full(4, 2.0), atr_stop_multiple=1.5)
+    >>> result.trades[["entry_price", "exit_price", "exit_reason"]].to_numpy().tolist()
+    [[102.0, 99.0, 'atr_stop']]
+    >>> round(float(result.trades["quantity"].iloc[0]) * 102.0, 6)  # units worth twice the 1,000 of equity
+    2000.0
     """
     costs = CostModel() if costs is None else costs
     if not isinstance(costs, CostModel):
@@ -125,9 +168,11 @@ def simulate(
     take_profit = _check_percent("take_profit_pct", take_profit_pct, high=math.inf, hint="e.g. 4.0 for 4 %")
     trailing = _check_percent("trailing_stop_pct", trailing_stop_pct, high=100.0, hint="e.g. 3.0 for 3 %")
     prices = _check_bars(bars)
-    if stop_loss or take_profit or trailing:
-        _check_ranges(prices, bars.index)
     wanted = _check_target(target, bars.index)
+    sizes = np.full(len(bars), fraction) if size is None else _check_sizes(size, bars.index)
+    atr_distance = _check_atr(atr, atr_stop_multiple, bars.index)
+    if stop_loss or take_profit or trailing or atr_stop_multiple is not None:
+        _check_ranges(prices, bars.index)
 
     equity, position, fills, n_fills, trades, n_trades, n_skipped = simulate_target_kernel(
         prices["open"],
@@ -141,17 +186,18 @@ def simulate(
         float(costs.commission_fixed),
         float(costs.slippage_rate),
         initial_cash,
-        fraction,
+        sizes,
         stop_loss,
         take_profit,
         trailing,
+        atr_distance,
     )
     if n_skipped:
         logger.warning(
             "%d entries were skipped because %s of the equity could not pay the fixed commission "
             "of %s; lower CostModel.commission_fixed or raise initial_cash",
             n_skipped,
-            fraction,
+            "the size" if size is not None else fraction,
             costs.commission_fixed,
         )
     index = bars.index
@@ -210,6 +256,52 @@ def buy_and_hold(
     _check_bars(bars)
     target = np.ones(len(bars), dtype=np.float64)
     return simulate(bars, target, fill=fill, costs=costs, initial_cash=initial_cash, fraction=1.0)
+
+
+def atr_for_stops(bars: pd.DataFrame, period: int) -> np.ndarray:
+    """Wilder's average true range of the bars, as :func:`simulate`'s ``atr`` for an ATR stop.
+
+    It is the project's ``"atr"`` indicator: each value uses only the bars up to its own (known at that
+    bar's close), and the first ``period`` values are NaN (no ATR stop for entries decided then).
+    Compute it over the whole history rather than a slice, so that a test window starts warmed up.
+
+    Parameters
+    ----------
+    bars
+        OHLCV frame, as for :func:`simulate` (``high``, ``low`` and ``close`` are read).
+    period
+        Bars in Wilder's smoothing, e.g. 14.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per bar.
+
+    Raises
+    ------
+    BacktestError
+        When the bars or the period cannot be used, with what to change.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> idx = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC", name="time")
+    >>> bars = pd.DataFrame({"open": 10.0, "high": [11.0, 12.0, 13.0, 14.0], "low": [9.0, 10.0, 11.0, 12.0],
+    ...                      "close": [10.0, 11.0, 12.0, 13.0], "volume": 1.0}, index=idx)
+    >>> atr_for_stops(bars, 2).tolist()
+    [nan, nan, 2.0, 2.0]
+    """
+    # Imported here: the indicators package is large, and most backtests never need it.
+    from neurotrade.indicators import compute
+
+    _check_bars(bars)
+    if isinstance(period, bool) or not isinstance(period, int | np.integer) or period < 1:
+        raise BacktestError(f"the ATR period must be a whole number of bars >= 1, got {period!r}; e.g. 14")
+    try:
+        frame = compute(bars, "atr", period=int(period))
+    except IndicatorError as error:
+        raise BacktestError(f"cannot compute the ATR for the stops: {error}") from error
+    return np.ascontiguousarray(frame["atr"].to_numpy(dtype=np.float64))
 
 
 def _check_fill(fill: object) -> int:
@@ -308,31 +400,80 @@ def _check_bars(bars: object) -> dict[str, np.ndarray]:
     return prices
 
 
-def _check_target(target: object, index: pd.DatetimeIndex) -> np.ndarray:
-    """The target as a float64 array of -1, 0, +1, one per bar, or a BacktestError."""
+def _per_bar(name: str, values: object, index: pd.DatetimeIndex) -> np.ndarray:
+    """The raw values of a per-bar input (a Series on the bars' index or an array), or a BacktestError."""
     n = len(index)
-    if isinstance(target, pd.Series):
-        if len(target) != n:
-            raise BacktestError(f"target has {len(target)} values but bars have {n} rows; give one per bar")
-        if not target.index.equals(index):
-            differs = np.flatnonzero(target.index != index) if len(target.index) == n else np.array([0])
+    if isinstance(values, pd.Series):
+        if len(values) != n:
+            raise BacktestError(f"{name} has {len(values)} values but bars have {n} rows; give one per bar")
+        if not values.index.equals(index):
+            differs = np.flatnonzero(values.index != index) if len(values.index) == n else np.array([0])
             row = int(differs[0]) if differs.size else 0
             raise BacktestError(
-                f"target's index differs from the bars' index at row {row}: target has "
-                f"{target.index[row]!r}, bars have {index[row]!r}; build the target on bars.index "
-                "(a shifted or re-sorted target would trade on the wrong bars)"
+                f"{name}'s index differs from the bars' index at row {row}: {name} has "
+                f"{values.index[row]!r}, bars have {index[row]!r}; build the {name} on bars.index "
+                "(a shifted or re-sorted one would trade on the wrong bars)"
             )
-        values = target.to_numpy()
-    elif isinstance(target, np.ndarray):
-        if target.ndim != 1:
-            raise BacktestError(f"target must be 1-D, got an array of shape {target.shape}")
-        if target.shape[0] != n:
-            raise BacktestError(f"target has {target.shape[0]} values but bars have {n} rows; give one per bar")
-        values = target
-    else:
+        return values.to_numpy()
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise BacktestError(f"{name} must be 1-D, got an array of shape {values.shape}")
+        if values.shape[0] != n:
+            raise BacktestError(f"{name} has {values.shape[0]} values but bars have {n} rows; give one per bar")
+        return values
+    raise BacktestError(
+        f"{name} must be a pandas Series on the bars' index or a numpy array, got {type(values).__name__}"
+    )
+
+
+def _per_bar_floats(name: str, values: object, index: pd.DatetimeIndex) -> np.ndarray:
+    """A per-bar numeric input as a contiguous float64 array."""
+    raw = _per_bar(name, values, index)
+    dtype = raw.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        raise BacktestError(f"{name} must hold numbers, got dtype {dtype}")
+    return np.ascontiguousarray(np.asarray(raw, dtype=np.float64))
+
+
+def _check_sizes(size: object, index: pd.DatetimeIndex) -> np.ndarray:
+    """Per-bar sizes, finite and in [0, MAX_SIZE]."""
+    array = _per_bar_floats("size", size, index)
+    bad = np.flatnonzero(~((array >= 0.0) & (array <= MAX_SIZE)))  # NaN fails both
+    if bad.size:
+        row = int(bad[0])
         raise BacktestError(
-            f"target must be a pandas Series on the bars' index or a numpy array, got {type(target).__name__}"
+            f"size must be finite, >= 0 and <= {MAX_SIZE:g} (a share of the equity, above 1 for leverage), "
+            f"got {float(array[row])!r} at row {row} ({index[row]}) ({bad.size} such row(s) in all); "
+            "give 0 for no entry, 1.0 for all of the equity"
         )
+    return array
+
+
+def _check_atr(atr: object, multiple: object, index: pd.DatetimeIndex) -> np.ndarray:
+    """The ATR stop's distance per decision bar (multiple * ATR), NaN where there is none."""
+    if atr is None and multiple is None:
+        return np.full(len(index), np.nan)
+    if atr is None:
+        raise BacktestError(
+            "atr_stop_multiple needs atr, the ATR at each bar's close; pass atr=atr_for_stops(bars, 14)"
+        )
+    if multiple is None:
+        raise BacktestError("atr needs atr_stop_multiple, the ATR multiples to the stop; pass e.g. 2.0")
+    factor = _check_number("atr_stop_multiple", multiple, low=0.0, high=math.inf, hint="e.g. 2.0")
+    array = _per_bar_floats("atr", atr, index)
+    bad = np.flatnonzero(~(np.isnan(array) | ((array >= 0.0) & (array < np.inf))))
+    if bad.size:
+        row = int(bad[0])
+        raise BacktestError(
+            f"atr must be >= 0 and finite, or NaN for no ATR stop, got {float(array[row])!r} at row {row} "
+            f"({index[row]}) ({bad.size} such row(s) in all); compute it with atr_for_stops(bars, period)"
+        )
+    return factor * array
+
+
+def _check_target(target: object, index: pd.DatetimeIndex) -> np.ndarray:
+    """The target as a float64 array of -1, 0, +1, one per bar, or a BacktestError."""
+    values = _per_bar("target", target, index)
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
         raise BacktestError(
@@ -352,7 +493,8 @@ def _check_target(target: object, index: pd.DatetimeIndex) -> np.ndarray:
         row = int(bad[0])
         raise BacktestError(
             f"target must be -1, 0 or +1 (short, flat, long), got {float(array[row])!r} at row {row} "
-            f"({index[row]}) ({bad.size} such row(s) in all); for partial positions use the fraction argument"
+            f"({index[row]}) ({bad.size} such row(s) in all); "
+            "for partial positions use the fraction argument (or size, per bar)"
         )
     return array
 
