@@ -51,7 +51,8 @@ def test_heads_and_shapes() -> None:
     assert net.input_kind == "windows" and net.lookback == 6
     x = torch.randn(5, 6, 4)
     out = net.outputs(x)
-    assert set(out) == {"logits", "ret", "vol", "mu", "logvar", "z"}
+    assert set(out) == {"logits", "ret", "vol", "mu", "logvar", "z", "latent"}
+    assert set(net.heads) <= set(out) and out["latent"] is out["mu"]
     assert out["logits"].shape == (5, 3) and out["ret"].shape == (5,) and out["vol"].shape == (5,)
     assert out["mu"].shape == out["logvar"].shape == out["z"].shape == (5, 3)
     assert (out["vol"] > 0).all()

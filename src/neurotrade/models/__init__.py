@@ -5,8 +5,10 @@ from neurotrade.models import _baselines, _ensemble, _neuro_fuzzy, _regime, _seq
 from neurotrade.models._baselines import LogisticBaseline, LorentzianKNN
 from neurotrade.models._ensemble import Ensemble
 from neurotrade.models._mlp import MLP
+from neurotrade.models._multitask import ReturnHeadModel, build_network
 from neurotrade.models._neuro_fuzzy import NeuroFuzzy
 from neurotrade.models._regime import RegimeModel
+from neurotrade.models._regime_score import RegimeChangeScore, regime_change_score
 from neurotrade.models._registry import build_model, model_types, register_model
 from neurotrade.models._sequence import ConvNet, RecurrentNet, TransformerNet, WindowModel
 
@@ -18,10 +20,14 @@ __all__ = [
     "LorentzianKNN",
     "NeuroFuzzy",
     "RecurrentNet",
+    "RegimeChangeScore",
     "RegimeModel",
+    "ReturnHeadModel",
     "TransformerNet",
     "WindowModel",
     "build_model",
+    "build_network",
     "model_types",
+    "regime_change_score",
     "register_model",
 ]

@@ -67,6 +67,8 @@ class RegimeModel(nn.Module):
     """
 
     input_kind = "windows"
+    #: The extra outputs of :meth:`outputs` beside the logits (what inference and the ONNX export carry).
+    heads = ("ret", "vol", "latent")
 
     def __init__(
         self,
@@ -137,8 +139,9 @@ class RegimeModel(nn.Module):
         return self._heads(x)["logits"]  # (B, L, F) -> (B, C)
 
     def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every head: ``logits (B, C)``, ``ret (B,)`` and ``vol (B,)`` in the targets' own units, and the regime
-        embedding ``mu``, ``logvar``, ``z`` (each ``(B, latent_dim)``; ``z`` is sampled in train mode)."""
+        """Every head: ``logits (B, C)``, ``ret (B,)`` and ``vol (B,)`` (per bar) in the targets' own units, the
+        regime embedding ``mu``, ``logvar``, ``z`` (each ``(B, latent_dim)``; ``z`` is sampled in train mode), and
+        ``latent``: ``mu`` again, under the name :attr:`heads` gives it."""
         out = self._heads(x)
         ret_mean, ret_std, logvol_mean, logvol_std = self.target_scale
         return {
@@ -148,6 +151,7 @@ class RegimeModel(nn.Module):
             "mu": out["mu"],
             "logvar": out["logvar"],
             "z": out["z"],
+            "latent": out["mu"],
         }
 
     def loss(

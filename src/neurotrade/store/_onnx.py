@@ -1,9 +1,10 @@
 """Rebuild a bundle's network and export it to ONNX, with the scaler statistics beside it as JSON.
 
-The ONNX graph holds the network only, from standardised features to class logits and probabilities. The
-scaler is not folded in: it is fitted per bundle in float64, and a float32 graph would round it differently from
-the pipeline. It is written next to the model as ``{stem}.preprocess.json`` with the feature names, so whoever
-serves the model applies ``(x - mean) / scale`` in float64 and casts to float32, as training did.
+The ONNX graph holds the network only, from standardised features to class logits and probabilities, and to
+every extra head the model has (the predicted return, volatility, regime embedding). The scaler is not folded
+in: it is fitted per bundle in float64, and a float32 graph would round it differently from the pipeline. It is
+written next to the model as ``{stem}.preprocess.json`` with the feature names, so whoever serves the model
+applies ``(x - mean) / scale`` in float64 and casts to float32, as training did.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 INPUT_NAME = "features"
 OUTPUTS = ("logits", "probabilities")
+#: The graph's output name for each extra head a model can have (its ``heads`` attribute, whose order they follow).
+HEAD_OUTPUTS = {"ret": "return", "vol": "volatility", "latent": "latent"}
 OPSET = 18
 # The loggers of the exporter's own packages (children such as onnxscript.optimizer inherit their level).
 _EXPORTER_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir", "onnx")
@@ -53,7 +56,7 @@ def rebuild_model(bundle: Bundle) -> nn.Module:
     -------
     torch.nn.Module
         Maps ``(B, F)`` rows, or ``(B, lookback, F)`` windows when its ``input_kind`` is ``"windows"``, to
-        class logits ``(B, C)``.
+        class logits ``(B, C)``; built by :func:`neurotrade.models.build_network`, so a return head is there too.
 
     Raises
     ------
@@ -74,7 +77,7 @@ def rebuild_model(bundle: Bundle) -> nn.Module:
     >>> model(torch.zeros(2, 1)).shape
     torch.Size([2, 3])
     """
-    from neurotrade.models import build_model
+    from neurotrade.models import build_network
 
     where = bundle.ref.name
     features = _document(bundle, "features")
@@ -83,7 +86,7 @@ def rebuild_model(bundle: Bundle) -> nn.Module:
     if not isinstance(names, list) or not names:
         raise StoreError(f"bundle {where}: features.json lists no resolved_features; retrain to save a full bundle.")
     try:
-        model = build_model(spec.model, n_inputs=len(names), n_classes=_n_classes(bundle))
+        model = build_network(spec, n_inputs=len(names))
         model.load_state_dict(bundle.weights, strict=True)
     except (ModelError, RuntimeError) as e:
         raise StoreError(
@@ -104,11 +107,14 @@ def export_onnx(bundle: Bundle, path: str | os.PathLike[str], *, opset: int = OP
     """Export the bundle's network to an ONNX file and its scaler statistics to ``{stem}.preprocess.json``.
 
     The graph has one input, ``features``: float32 ``(batch, F)`` rows, or ``(batch, lookback, F)`` windows for a
-    window model, already standardised; the batch size is free. It has two outputs, ``logits`` and
-    ``probabilities`` (their softmax), both ``(batch, classes)`` in the class order of ``labels.classes``. The
-    scaler is not in the graph (see the module's docstring): the JSON beside it holds ``features``, ``mean``,
-    ``scale``, ``input_kind``, ``lookback``, ``classes`` and the bundle's name. Both files are written to
-    temporary names and renamed into place.
+    window model, already standardised; the batch size is free. Its outputs are ``logits`` and
+    ``probabilities`` (their softmax), both ``(batch, classes)`` in the class order of ``labels.classes``, then
+    one per extra head of the model (:data:`HEAD_OUTPUTS`): ``return`` ``(batch,)`` (the predicted log return over
+    the label's horizon), ``volatility`` ``(batch,)`` (the predicted per-bar volatility over it) and ``latent``
+    ``(batch, Z)`` (the regime embedding). The scaler is not in the graph (see the module's docstring): the JSON
+    beside it holds ``features``, ``mean``, ``scale``, ``input_kind``, ``lookback``, ``classes``, ``outputs`` (the
+    graph's output names, in order) and the bundle's name. Both files are written to temporary names and renamed
+    into place.
 
     Parameters
     ----------
@@ -161,7 +167,7 @@ def export_onnx(bundle: Bundle, path: str | os.PathLike[str], *, opset: int = OP
     tmp_dir = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
     try:
         tmp_model = tmp_dir / path.name
-        _export(_WithProbabilities(model), example, tmp_model, opset, bundle.ref.name)
+        _export(_WithProbabilities(model), example, tmp_model, opset, bundle.ref.name, sidecar["outputs"])
         tmp_json = tmp_dir / preprocess_path(path).name
         tmp_json.write_text(json.dumps(sidecar, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         tmp_model.replace(path)
@@ -191,10 +197,12 @@ def preprocess_path(onnx_path: str | os.PathLike[str]) -> Path:
 def check_onnx(
     bundle: Bundle, path: str | os.PathLike[str], *, samples: int = 64, seed: int = 0, rtol: float = 1e-5
 ) -> float:
-    """Run the exported file in onnxruntime and compare its probabilities with the torch model's.
+    """Run the exported file in onnxruntime and compare its probabilities, and every extra head, with the torch
+    model's.
 
     Both see the same random standard-normal inputs (the scale of standardised features); the torch side is
-    the bundle's model rebuilt afresh, its probabilities the float64 softmax of its logits.
+    the bundle's model rebuilt afresh, its probabilities the float64 softmax of its logits, its heads those of
+    its ``outputs``.
 
     Parameters
     ----------
@@ -205,7 +213,9 @@ def check_onnx(
     samples, seed
         How many random inputs, drawn from ``numpy.random.default_rng(seed)``.
     rtol
-        The relative tolerance on every probability (with an absolute floor of ``rtol * 1e-2``).
+        The relative tolerance on every probability (with an absolute floor of ``rtol * 1e-2``) and head output
+        (with an absolute floor of ``rtol`` times the output's largest magnitude: float32 rounding scales with it,
+        and a latent coordinate or a return near 0 has no relative precision of its own).
 
     Returns
     -------
@@ -217,7 +227,7 @@ def check_onnx(
     StoreError
         onnxruntime is not installed, or the file cannot be loaded.
     ModelError
-        The probabilities differ beyond ``rtol``.
+        The probabilities or a head differ beyond ``rtol``, or the file lacks a head's output.
 
     Examples
     --------
@@ -242,32 +252,50 @@ def check_onnx(
     model = rebuild_model(bundle)
     n_features = len(bundle.documents["features"]["resolved_features"])
     x = np.random.default_rng(seed).standard_normal(_input_shape(model, n_features, samples)).astype(np.float32)
+    heads = tuple(getattr(model, "heads", ()))
+    names = ["probabilities", *(HEAD_OUTPUTS[head] for head in heads)]
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = session.run(["probabilities"], {INPUT_NAME: x})[0].astype(np.float64)
+        missing = [name for name in names if name not in {o.name for o in session.get_outputs()}]
+        if missing:
+            raise ModelError(
+                f"the ONNX export {path} of {bundle.ref.name} has no output(s) {missing} for the model's heads; "
+                "export the bundle again."
+            )
+        got = [value.astype(np.float64) for value in session.run(names, {INPUT_NAME: x})]
     except ort_errors as e:
         raise StoreError(f"onnxruntime cannot run {path}: {e}. Export the bundle again.") from e
     with torch.no_grad():
-        expected = torch.softmax(model(torch.from_numpy(x)).double(), dim=-1).numpy()  # (B, C)
-    worst = float(np.abs(got - expected).max())
-    if not np.allclose(got, expected, rtol=rtol, atol=rtol * 1e-2):
-        raise ModelError(
-            f"the ONNX export {path} of {bundle.ref.name} gives probabilities up to {worst:.3g} away from the torch "
-            f"model's (rtol {rtol:g}); do not serve it. Report this with the bundle's model type."
-        )
+        inputs = torch.from_numpy(x)
+        out = model.outputs(inputs) if heads else {"logits": model(inputs)}
+        expected = [torch.softmax(out["logits"].double(), dim=-1).numpy()]  # (B, C)
+        expected += [out[head].double().numpy() for head in heads]  # (B,) or (B, Z)
+    worst = float(np.abs(got[0] - expected[0]).max())
+    for name, got_one, expected_one in zip(names, got, expected, strict=True):
+        floor = rtol * 1e-2 if name == "probabilities" else rtol * float(np.abs(expected_one).max())
+        if not np.allclose(got_one, expected_one, rtol=rtol, atol=floor):
+            gap = float(np.abs(got_one - expected_one).max())
+            raise ModelError(
+                f"the ONNX export {path} of {bundle.ref.name} gives {name} up to {gap:.3g} away from the torch "
+                f"model's (rtol {rtol:g}); do not serve it. Report this with the bundle's model type."
+            )
     return worst
 
 
 class _WithProbabilities(nn.Module):
-    """The exported graph: the bundle's network, and the softmax of its logits as a second output."""
+    """The exported graph: the bundle's network, the softmax of its logits as a second output, then its heads."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.heads = tuple(getattr(model, "heads", ()))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model(x)  # (B, C)
-        return logits, torch.softmax(logits, dim=-1)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if not self.heads:
+            logits = self.model(x)  # (B, C)
+            return logits, torch.softmax(logits, dim=-1)
+        out = self.model.outputs(x)  # the logits and every head from one pass
+        return out["logits"], torch.softmax(out["logits"], dim=-1), *(out[head] for head in self.heads)
 
 
 @contextlib.contextmanager
@@ -292,7 +320,7 @@ def _quiet_exporter() -> Iterator[None]:
             log.setLevel(level)
 
 
-def _export(module: nn.Module, example: torch.Tensor, path: Path, opset: int, where: str) -> None:
+def _export(module: nn.Module, example: torch.Tensor, path: Path, opset: int, where: str, outputs: list[str]) -> None:
     batch = torch.export.Dim("batch", min=1)
     # The exporter reports its progress on stdout and warns about torch's own deprecations; a library says
     # nothing on stdout, so both are kept out of the caller's console and sent to the debug log.
@@ -307,7 +335,7 @@ def _export(module: nn.Module, example: torch.Tensor, path: Path, opset: int, wh
                 (example,),
                 str(path),
                 input_names=[INPUT_NAME],
-                output_names=list(OUTPUTS),
+                output_names=outputs,
                 opset_version=opset,
                 dynamo=True,
                 external_data=False,
@@ -333,13 +361,6 @@ def _document(bundle: Bundle, name: str) -> Any:
             "can be rebuilt. Retrain the strategy to save one."
         )
     return value
-
-
-def _n_classes(bundle: Bundle) -> int:
-    training = bundle.documents.get("training")
-    if isinstance(training, dict) and isinstance(training.get("n_classes"), int):
-        return training["n_classes"]
-    return len(_classes(bundle))
 
 
 def _classes(bundle: Bundle) -> list[str]:
@@ -375,7 +396,7 @@ def _preprocess_document(bundle: Bundle, model: nn.Module, opset: int) -> dict[s
         "weights_sha256": bundle.manifest.get("files", {}).get("weights.safetensors", {}).get("sha256"),
         "opset": opset,
         "input": INPUT_NAME,
-        "outputs": list(OUTPUTS),
+        "outputs": [*OUTPUTS, *(HEAD_OUTPUTS[head] for head in getattr(model, "heads", ()))],
         "input_kind": getattr(model, "input_kind", "rows"),
         "lookback": int(getattr(model, "lookback", 1)),
         "classes": _classes(bundle),

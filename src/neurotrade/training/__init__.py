@@ -3,7 +3,7 @@ collapse checks, and the seed-variance summary."""
 
 from neurotrade.training._checkpoint import load_checkpoint
 from neurotrade.training._device import seed_everything, select_device
-from neurotrade.training._inference import REPLAY_ATOL, inference_copy, predict_proba
+from neurotrade.training._inference import REPLAY_ATOL, inference_copy, predict_outputs, predict_proba
 from neurotrade.training._losses import focal_loss
 from neurotrade.training._metrics import classification_metrics, collapse_warnings, expected_calibration_error
 from neurotrade.training._schedule import PlateauScheduler, cosine_lr
@@ -23,6 +23,7 @@ __all__ = [
     "inference_copy",
     "load_checkpoint",
     "make_optimizer",
+    "predict_outputs",
     "predict_proba",
     "seed_everything",
     "select_device",

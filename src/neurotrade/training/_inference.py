@@ -106,3 +106,60 @@ def predict_proba(model: nn.Module, x: np.ndarray | torch.Tensor, positions: np.
     with torch.no_grad():
         parts = [torch.softmax(net(batch), dim=-1) for _, batch in inputs.chunks()]  # (B, C) each
     return torch.cat(parts).numpy()
+
+
+def predict_outputs(
+    model: nn.Module, x: np.ndarray | torch.Tensor, positions: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Every output of a model, in float64 on the CPU: the class probabilities and each of its extra heads.
+
+    Runs exactly as :func:`predict_proba` (the float64 copy, the same chunks), so ``"proba"`` holds the same
+    numbers it would return, and every output of one sample is the same, to within :data:`REPLAY_ATOL`, however
+    many samples go through at once. The extra heads are those the model names in its ``heads`` attribute
+    (none for a plain classifier), taken from its ``outputs(x)``:
+
+    - ``"ret"`` ``(S,)``: the predicted log return over the label's horizon, in return units;
+    - ``"vol"`` ``(S,)``: the predicted realised volatility per bar over that horizon;
+    - ``"latent"`` ``(S, Z)``: the regime embedding (the posterior mean).
+
+    Parameters
+    ----------
+    model
+        A trained model, on any device.
+    x, positions
+        As in :func:`predict_proba`.
+
+    Returns
+    -------
+    dict
+        ``"proba"`` ``(S, C)``, then one float64 array per head.
+
+    Raises
+    ------
+    ModelError
+        As :func:`predict_proba`, or a model whose ``outputs`` lacks a head its ``heads`` names.
+
+    Examples
+    --------
+    >>> from neurotrade.models import MLP, ReturnHeadModel
+    >>> out = predict_outputs(ReturnHeadModel(MLP(2, 4, [4]), "both"), np.zeros((5, 2)))
+    >>> {name: value.shape for name, value in out.items()}
+    {'proba': (5, 3), 'ret': (5,)}
+    """
+    net = inference_copy(model)
+    heads = tuple(getattr(net, "heads", ()))
+    kind, lookback = input_shape(net)
+    inputs = make_inputs(x, positions, kind=kind, lookback=lookback, device=_CPU, name="x", dtype=torch.float64)
+    if len(inputs) == 0:
+        raise ModelError("predict_outputs got no samples; pass at least one row (or position)")
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in ("proba", *heads)}
+    with torch.no_grad():
+        for _, batch in inputs.chunks():
+            out = net.outputs(batch) if heads else {"logits": net(batch)}
+            missing = [name for name in heads if name not in out]
+            if missing:
+                raise ModelError(f"{type(model).__name__}.outputs() lacks the head(s) {missing} its heads name")
+            parts["proba"].append(torch.softmax(out["logits"], dim=-1))  # (B, C)
+            for name in heads:
+                parts[name].append(out[name])  # (B,) or (B, Z)
+    return {name: torch.cat(chunks).numpy() for name, chunks in parts.items()}
