@@ -1,8 +1,22 @@
-"""Decisions: the rules that turn model probabilities into target positions, and the live engine that runs a saved
-bundle bar by bar exactly as the batch run did."""
+"""Decisions: the rules that turn model outputs into sized target positions, the causal volatility they may size
+by, and the live engine that runs a saved bundle bar by bar exactly as the batch run did."""
 
 from neurotrade.decision._engine import Decision, DecisionEngine
-from neurotrade.decision._rules import DecisionRules
+from neurotrade.decision._rules import BarView, DecisionRules, RuleState, Step
+from neurotrade.decision._sizing import SIZING_MODES, Sizer
 from neurotrade.decision._stream import FeatureStream
+from neurotrade.decision._volatility import RealisedVolatility, realised_volatility
 
-__all__ = ["Decision", "DecisionEngine", "DecisionRules", "FeatureStream"]
+__all__ = [
+    "SIZING_MODES",
+    "BarView",
+    "Decision",
+    "DecisionEngine",
+    "DecisionRules",
+    "FeatureStream",
+    "RealisedVolatility",
+    "RuleState",
+    "Sizer",
+    "Step",
+    "realised_volatility",
+]
