@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 TEMPLATE = "plotly_white"
 COLOURS = {
     "strategy": "#1f77b4",
+    "primary": "#ff7f0e",
     "buy_and_hold": "#7f7f7f",
     "logistic": "#2ca02c",
     "lorentzian_knn": "#9467bd",
@@ -43,8 +44,25 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+def equity_names(columns: Sequence[str]) -> dict[str, str]:
+    """The legend name of each equity curve: with meta-labelling (a ``primary`` column) the strategy is the
+    primary signal filtered by the meta model, shown beside the primary signal traded alone.
+
+    Examples
+    --------
+    >>> equity_names(["strategy", "primary", "buy_and_hold"])
+    {'strategy': 'primary + meta', 'primary': 'primary alone', 'buy_and_hold': 'buy and hold'}
+    """
+    meta = "primary" in columns
+    names = {name: _label(name) for name in COLOURS if name in columns}
+    if meta:
+        names.update({"strategy": "primary + meta", "primary": "primary alone"})
+    return names
+
+
 def equity_figure(equity: pd.DataFrame) -> go.Figure:
-    """Equity curves (strategy, buy-and-hold, baselines) above the strategy's and buy-and-hold's drawdowns.
+    """Equity curves (strategy, the primary signal alone under meta-labelling, buy-and-hold, baselines) above
+    the strategy's and buy-and-hold's drawdowns.
 
     Examples
     --------
@@ -55,11 +73,11 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.04)
     x = _times(equity.index)
-    curves = [c for c in COLOURS if c in equity.columns]
-    for name in curves:
+    names = equity_names(list(equity.columns))
+    for name, label in names.items():
         width = 2.2 if name == "strategy" else 1.3
         line = {"color": COLOURS[name], "width": width}
-        fig.add_trace(go.Scatter(x=x, y=equity[name].to_numpy(), name=_label(name), line=line), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=equity[name].to_numpy(), name=label, line=line), row=1, col=1)
     for name in ("strategy", "buy_and_hold"):
         if name in equity.columns:
             curve = equity[name].to_numpy(dtype=np.float64)
@@ -68,7 +86,7 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
                 go.Scatter(
                     x=x,
                     y=drawdown,
-                    name=f"{_label(name)} drawdown",
+                    name=f"{names[name]} drawdown",
                     fill="tozeroy",
                     line={"color": COLOURS[name], "width": 1},
                 ),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,16 @@ from typing import Any
 import plotly.graph_objects as go
 
 from neurotrade.report import _figures as figures
+from neurotrade.report._cpcv import cpcv_parts
+from neurotrade.report._cpcv import headline as cpcv_headline
+from neurotrade.report._forecasts import forecast_parts
+from neurotrade.report._html import format_value, table
 from neurotrade.report._reading import RunData, read_run
+from neurotrade.report._sizing import exit_reasons_table, sizing_parts
 
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
-# Shown as percentages; every other number as a plain decimal.
-PERCENT_KEYS = frozenset(
-    {"total_return", "annual_return", "volatility", "max_drawdown", "win_rate", "exposure", "accuracy", "turnover"}
-)
 FOLD_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades")
 # Said in words under the summary table rather than as rows that only the strategy's column could fill.
 DEFLATED_KEYS = frozenset({"deflated_sharpe_excess", "deflated_sharpe_absolute", "trials", "trials_source"})
@@ -144,11 +144,16 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
     skipped: list[str] = []
 
     summary = _summary_table(aggregate)
+    cpcv = aggregate.get("cpcv")
     if summary:
-        sections.append(("Summary", [summary, *_deflated_note(aggregate.get("strategy", {}))]))
+        # With CPCV the strategy column is one path of many: say so before anyone reads it as the result.
+        headline = [f"<p class='note'>{html.escape(cpcv_headline(cpcv))}</p>"] if cpcv else []
+        sections.append(("Summary", [*headline, summary, *_deflated_note(aggregate.get("strategy", {}))]))
     else:
         skipped.append("summary: metrics.json has no aggregate strategy metrics")
     sections.append(("Equity and drawdown", [figures.equity_figure(data.equity)]))
+    if cpcv:
+        sections.append(("CPCV paths", cpcv_parts(cpcv, data.paths)))
 
     if data.bars is not None:
         sections.append(("Price and trades", [figures.price_figure(data.bars, data.trades)]))
@@ -160,6 +165,15 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
             skipped.append(f"price and decisions: {data.bars_note}, and decisions.parquet is missing")
     if data.trades is not None and len(data.trades):
         sections[-1][1].append(_trades_summary(data.trades))
+        if "exit_reason" in data.trades.columns:
+            sections[-1][1].append(exit_reasons_table(data.trades))
+
+    sizing = sizing_parts(aggregate.get("sizing"), data.decisions)
+    if sizing:
+        sections.append(("Position sizing", sizing))
+    forecasts = forecast_parts(aggregate.get("forecasts"), data.forecasts, data.decisions)
+    if forecasts:
+        sections.append(("Forecasts (test windows)", forecasts))
 
     folds = _folds_table(data.metrics.get("folds", []))
     if folds:
@@ -209,34 +223,16 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
     return sections, skipped
 
 
-def _format(key: str, value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return html.escape(str(value))
-    if isinstance(value, float) and not math.isfinite(value):
-        return html.escape(str(value))
-    if key in PERCENT_KEYS:
-        return f"{value:.2%}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.3f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        f"<tr><td>{html.escape(label)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-        for label, cells in rows
-    )
-    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-
-
 def _summary_table(aggregate: Mapping[str, Any]) -> str:
-    """Metrics down, models across: strategy, buy-and-hold, then each baseline; classification rows last."""
+    """Metrics down, models across: strategy (with meta-labelling: primary + meta, then the primary signal alone),
+    buy-and-hold, then each baseline; classification rows last."""
     columns: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
+    primary = aggregate.get("primary")
     if aggregate.get("strategy"):
-        columns.append(("strategy", aggregate["strategy"], aggregate.get("classification", {})))
+        name = "primary + meta" if primary else "strategy"
+        columns.append((name, aggregate["strategy"], aggregate.get("classification", {})))
+    if primary:
+        columns.append(("primary alone", primary, {}))
     if aggregate.get("buy_and_hold"):
         columns.append(("buy and hold", aggregate["buy_and_hold"], {}))
     for name, baseline in aggregate.get("baselines", {}).items():
@@ -250,11 +246,13 @@ def _summary_table(aggregate: Mapping[str, Any]) -> str:
         keys += [
             k for k, v in trading.items() if k not in keys and k not in DEFLATED_KEYS and not isinstance(v, dict | list)
         ]
-    rows = [(k.replace("_", " "), [_format(k, trading.get(k)) for _, trading, _ in columns]) for k in keys]
+    rows = [(k.replace("_", " "), [format_value(k, trading.get(k)) for _, trading, _ in columns]) for k in keys]
     for key in ("accuracy", "log_loss", "ece"):
         if any(key in cls for _, _, cls in columns):
-            rows.append((f"classifier {key.replace('_', ' ')}", [_format(key, cls.get(key)) for _, _, cls in columns]))
-    return _table(["metric", *[name for name, _, _ in columns]], rows)
+            rows.append(
+                (f"classifier {key.replace('_', ' ')}", [format_value(key, cls.get(key)) for _, _, cls in columns])
+            )
+    return table(["metric", *[name for name, _, _ in columns]], rows)
 
 
 def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:
@@ -264,8 +262,8 @@ def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:
         return []
     excess, absolute = strategy.get("deflated_sharpe_excess"), strategy.get("deflated_sharpe_absolute")
     text = (
-        f"Deflated Sharpe ratio of the excess return over buy-and-hold: <b>{_format('dsr', excess)}</b> "
-        f"(absolute, against zero: {_format('dsr', absolute)}), counting {int(strategy['trials'])} trial(s) "
+        f"Deflated Sharpe ratio of the excess return over buy-and-hold: <b>{format_value('dsr', excess)}</b> "
+        f"(absolute, against zero: {format_value('dsr', absolute)}), counting {int(strategy['trials'])} trial(s) "
         f"({html.escape(str(strategy.get('trials_source', 'given')))}). It is the probability that the true Sharpe "
         "ratio beats what the best of that many configurations without skill would show by luck."
     )
@@ -273,10 +271,18 @@ def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:
 
 
 def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
+    """One row per fold (CPCV: per split); the decision layer's fitted expected move and horizon, and the primary
+    signal's return alone, only when some fold has them."""
     if not folds:
         return ""
+    fitted = any(fold.get("decisions") for fold in folds)
+    primary = any(fold.get("primary") for fold in folds)
     header = ["fold", "test window", "train samples", "test samples", "best epoch", "test accuracy", "test log loss"]
     header += [k.replace("_", " ") for k in FOLD_COLUMNS] + ["buy & hold return"]
+    if primary:
+        header.append("primary alone return")
+    if fitted:
+        header += ["expected move", "horizon (bars)"]
     rows = []
     for fold in folds:
         window = fold.get("window", {})
@@ -285,16 +291,24 @@ def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
         strategy = fold.get("strategy", {})
         cells = [
             html.escape(f"{window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}"),
-            _format("samples", split.get("train", {}).get("samples")),
-            _format("samples", split.get("test", {}).get("samples")),
-            _format("best_epoch", fold.get("training", {}).get("best_epoch")),
-            _format("accuracy", test.get("accuracy")),
-            _format("log_loss", test.get("log_loss")),
-            *[_format(k, strategy.get(k)) for k in FOLD_COLUMNS],
-            _format("total_return", fold.get("buy_and_hold", {}).get("total_return")),
+            format_value("samples", split.get("train", {}).get("samples")),
+            format_value("samples", split.get("test", {}).get("samples")),
+            format_value("best_epoch", fold.get("training", {}).get("best_epoch")),
+            format_value("accuracy", test.get("accuracy")),
+            format_value("log_loss", test.get("log_loss")),
+            *[format_value(k, strategy.get(k)) for k in FOLD_COLUMNS],
+            format_value("total_return", fold.get("buy_and_hold", {}).get("total_return")),
         ]
+        if primary:
+            cells.append(format_value("total_return", (fold.get("primary") or {}).get("total_return")))
+        if fitted:
+            decisions = fold.get("decisions") or {}
+            move = decisions.get("expected_move_pct")
+            # Saved in percent already: formatted here rather than as a fraction by format_value.
+            cells.append("–" if move is None else f"{move:.3f}%")
+            cells.append(format_value("horizon", decisions.get("horizon")))
         rows.append((str(fold.get("fold", len(rows) + 1)), cells))
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _trades_summary(trades: Any) -> str:

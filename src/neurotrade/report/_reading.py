@@ -30,7 +30,8 @@ class RunData:
     """Everything a report can show about one run; optional parts are ``None`` (or empty) when absent.
 
     ``bars`` are the run's OHLCV bars over its trading window when the bundle's spec could load them;
-    ``bars_note`` then is empty, otherwise it says why the price chart is missing.
+    ``bars_note`` then is empty, otherwise it says why the price chart is missing. ``paths`` holds one equity
+    column per CPCV path (``path_1``, ...); ``forecasts`` the regression heads' forecasts beside what was realised.
     """
 
     run_dir: Path
@@ -47,6 +48,8 @@ class RunData:
     importance: dict[str, float] | None = None
     attention: dict[str, np.ndarray] = field(default_factory=dict)
     latent: pd.DataFrame | None = None
+    paths: pd.DataFrame | None = None
+    forecasts: pd.DataFrame | None = None
 
 
 def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> RunData:
@@ -57,7 +60,8 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
     run_dir
         ``runs/<strategy>/<tf>_vN`` in a workspace: ``metrics.json`` and ``equity.parquet`` are required;
         ``trades.parquet``, ``decisions.parquet``, ``calibration.json``, ``importance.json``, ``attention.json``
-        (or ``attention.npz``) and ``latent.parquet`` are read when present.
+        (or ``attention.npz``), ``latent.parquet``, ``paths.parquet`` (CPCV) and ``forecasts.parquet`` are read
+        when present.
     bundle_dir
         The model bundle whose ``training.json`` and ``spec.json`` to use. Default: ``bundle_path`` in
         ``metrics.json``, when that folder exists.
@@ -94,6 +98,10 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
     data.attention = _attention(run_dir)
     if (run_dir / "latent.parquet").is_file():
         data.latent = _parquet(run_dir / "latent.parquet")
+    if (run_dir / "paths.parquet").is_file():
+        data.paths = _parquet(run_dir / "paths.parquet")
+    if (run_dir / "forecasts.parquet").is_file():
+        data.forecasts = _parquet(run_dir / "forecasts.parquet")
 
     if bundle_dir is None and metrics.get("bundle_path"):
         named = Path(metrics["bundle_path"])
