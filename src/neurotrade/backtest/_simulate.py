@@ -45,12 +45,12 @@ def simulate(
 
     Whenever the target differs from the position held, the position is closed (or reversed) and
     a new one of ``fraction`` of the equity (or ``size`` of the decision's bar) is opened, in
-    fractional units. With
-    ``fill="next_open"`` (the default) the decision made on bar t's close fills at bar t+1's open,
-    so the target of the last bar never fills. ``fill="same_close"`` fills at bar t's own close,
-    which is only achievable if the decision can be made and executed right at the close; even then
-    the last bar's close opens nothing, as there is no bar left to hold it over. A position still
-    open after the last bar is closed at the last close, with costs, and marked ``closed_at_end``.
+    fractional units. With ``fill="next_open"`` (the default) the decision made on bar t's close
+    fills at bar t+1's open, so the target of the last bar never fills. ``fill="same_close"`` fills
+    at bar t's own close, which is only achievable if the decision can be made and executed right
+    at the close; even then the last bar's close opens nothing, as there is no bar left to hold it
+    over. A position still open after the last bar is closed at the last close, with costs, and
+    marked ``closed_at_end``.
 
     Sizing: the commission and slippage of an entry come out of the same budget, so a long entry
     spends exactly ``fraction * equity`` and, with a size of at most 1, cash never goes negative for a
@@ -62,7 +62,8 @@ def simulate(
     d+1's open with ``fill="next_open"`` and at bar d's close with ``"same_close"``. The size is set at
     entry: **while the same side is held, later sizes do not rebalance it** (no churn of small trades);
     a new size applies at the next entry. A size of 0 with a non-zero target opens nothing (and warns
-    of nothing): the entry is retried at the next fill while the target stays. A size above 1 is
+    of nothing; a position held on the other side is still closed): the entry is retried at the next
+    fill while the target stays. A size above 1 is
     leverage: a long spends ``size * equity``, more than its cash, which goes negative (a margin loan,
     charged no interest); a short sells units worth ``size * equity``. Equity stays
     ``cash + units * price`` either way, and an entry decided while the equity is not positive is
