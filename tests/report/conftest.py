@@ -130,3 +130,78 @@ def full_run(tmp_path: Path) -> Path:
 def bare_run(tmp_path: Path) -> Path:
     """A run folder with only what every run writes."""
     return write_run(tmp_path, full=False)
+
+
+def add_issue10(run: Path) -> Path:
+    """Turn a run folder into one of a CPCV, meta-labelled run with regression heads, sizing and exit reasons,
+    in the layout ``write_run_folder`` writes (issue 10)."""
+    rng = np.random.default_rng(1)
+    equity = pd.read_parquet(run / "equity.parquet")
+    index, n = equity.index, len(equity)
+    equity["primary"] = 1e5 * np.cumprod(1 + rng.normal(0.0002, 0.012, n))
+    equity.to_parquet(run / "equity.parquet")
+    paths = pd.DataFrame({f"path_{p}": 1e5 * np.cumprod(1 + rng.normal(0.0003, 0.01, n)) for p in (1, 2, 3)}, index)
+    paths.to_parquet(run / "paths.parquet")
+
+    decisions = pd.read_parquet(run / "decisions.parquet")
+    target = np.zeros(n, dtype=np.int64)
+    target[20:40], target[60:90], target[120:130] = 1, -1, 1
+    decisions["target"] = target
+    decisions["side"] = np.where(np.arange(n) % 2 == 0, 1, -1)
+    decisions["size"] = np.where(target != 0, 0.75, 0.0)
+    reasons = np.where(target != 0, "kelly 0.75 (p 0.70, payoff 1.00)", "flat").astype(object)
+    reasons[[10, 11, 150]] = [
+        "vetoed: 2 bars since the last change (min 5)",
+        "vetoed: 3 bars since the last change (min 5)",
+        "vetoed: expected edge 0.10% < 0.20%",
+    ]
+    decisions["size_reason"] = reasons
+    decisions["position"] = np.concatenate([[0], target[:-1]]) * 0.75
+    decisions["pred_return"] = rng.normal(0, 0.01, n)
+    decisions["pred_vol"] = np.abs(rng.normal(0.01, 0.002, n))
+    decisions["regime_change"] = rng.uniform(0, 1, n)
+    decisions.to_parquet(run / "decisions.parquet")
+
+    forecasts = decisions[["pred_return", "pred_vol", "regime_change", "fold"]].copy()
+    forecasts["realised_return"] = forecasts["pred_return"] + rng.normal(0, 0.01, n)
+    forecasts["realised_vol"] = forecasts["pred_vol"] * rng.uniform(0.5, 1.5, n)
+    forecasts.iloc[-5:, forecasts.columns.get_loc("realised_return")] = np.nan  # labels not yet ended
+    forecasts.to_parquet(run / "forecasts.parquet")
+
+    trades = pd.read_parquet(run / "trades.parquet")
+    trades["exit_reason"] = ["atr_stop", "signal"]
+    trades.to_parquet(run / "trades.parquet")
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    aggregate = metrics["aggregate"]
+    aggregate["primary"] = {**_trading(9), "sharpe": 0.31, "total_return": 0.034}
+    aggregate["strategy"]["sharpe"] = 0.8
+    aggregate["buy_and_hold"]["sharpe"] = -0.2
+    aggregate["cpcv"] = {
+        "groups": 4,
+        "test_groups": 2,
+        "splits": 6,
+        "paths": [
+            {"path": 1, "sharpe": 1.4, "total_return_pct": 20.0, "max_drawdown_pct": -5.0, "trades": 4},
+            {"path": 2, "sharpe": 0.8, "total_return_pct": 12.0, "max_drawdown_pct": -7.0, "trades": 2},
+            {"path": 3, "sharpe": -0.3, "total_return_pct": -4.0, "max_drawdown_pct": -11.0, "trades": 3},
+        ],
+        "shown_path": 2,
+        "sharpe": {"mean": 0.6333, "std": 0.8622, "min": -0.3, "median": 0.8, "max": 1.4, "positive_share": 2 / 3},
+    }
+    aggregate["forecasts"] = {
+        "return": {"samples": 180, "correlation": 0.21, "mae": 0.0083, "direction_hit_rate": 0.56},
+        "volatility": {"samples": 180, "correlation": 0.44, "mae": 0.0031},
+    }
+    aggregate["sizing"] = {"entries": 3, "mean_size": 0.75, "max_size": 0.75, "vetoed_bars": 3}
+    for fold in metrics["folds"]:
+        fold["decisions"] = {"expected_move_pct": 1.234, "horizon": 4.5}
+        fold["primary"] = {**_trading(5), "total_return": -0.021}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+@pytest.fixture
+def issue10_run(tmp_path: Path) -> Path:
+    """A full run folder of a CPCV, meta-labelled run with forecasts, sizing and exit reasons."""
+    return add_issue10(write_run(tmp_path, full=True))

@@ -69,3 +69,15 @@ def test_report_renders_offline_without_console_errors(full_run: Path, tmp_path:
     assert drawn >= write_report(full_run).read_text().count("Plotly.newPlot(") == 9
     assert 'class="trace boxes"' in dom.stdout, "the price candles were not drawn"  # plotly draws candles as boxes
     assert dom.stdout.count('class="hm"') == 5, "confusion matrix and four attention maps, each one heatmap"
+
+
+def test_issue10_report_renders_every_figure_offline(issue10_run: Path, tmp_path: Path) -> None:
+    """CPCV paths, primary alone, forecasts and sizing draw too, without console errors."""
+    page = write_report(issue10_run)
+    figures = page.read_text().count("Plotly.newPlot(")
+    assert figures == 15
+    dom = chromium(page, tmp_path / "profile-issue10", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert [line for line in dom.stderr.splitlines() if "CONSOLE" in line] == []
+    assert len(re.findall(r'class="main-svg"', dom.stdout)) >= figures
+    assert 'class="trace boxes"' in dom.stdout  # the candles, and the box of the paths' Sharpe ratios
