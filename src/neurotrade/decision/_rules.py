@@ -144,6 +144,9 @@ class DecisionRules:
     - ``max_trades_per_day``: that many position changes were already made on the bar's UTC calendar day;
     - sizing: the ``sizer`` cannot size the entry (size <= 0: no volatility estimate, no Kelly edge).
 
+    Every veto keeps the position held, so a veto never makes a change of its own: a reversal whose new side
+    cannot be sized keeps the old side (the next bar decides again).
+
     Examples
     --------
     >>> rules = DecisionRules(confidence_threshold=0.6)
@@ -464,7 +467,7 @@ def _checked_side(value: object, bar: int | None = None) -> int:
         side = None
     if side not in (-1, 0, 1) or side != value:
         raise ModelError(
-            f"the primary side{where} is {value!r}; it must be -1, 0 or +1 (0 where the primary rule has no bet)"
+            f"the primary side{where} is {value}; it must be -1, 0 or +1 (0 where the primary rule has no bet)"
         )
     return side
 
