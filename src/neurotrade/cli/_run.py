@@ -118,30 +118,42 @@ def run_command(
 
 
 def render_summary(result: RunResult) -> None:
-    """Out-of-sample metrics of the strategy beside buy-and-hold over the same bars, per fold and chained."""
+    """Out-of-sample metrics of the strategy beside buy-and-hold over the same bars, per fold and chained; with
+    CPCV the spread over every path, with meta-labelling the primary signal alone, and the forecasts' quality,
+    the sizes and the exits when the run has them."""
     aggregate, folds = result.metrics["aggregate"], result.metrics["folds"]
     ours, hold = aggregate["strategy"], aggregate["buy_and_hold"]
+    primary = aggregate.get("primary")
+    cpcv = aggregate.get("cpcv")
     spec = result.strategy
     console.print()
     console.print(
         f"[bold]{escape(spec.name)}[/]  {escape(spec.data.instrument)} {escape(spec.data.timeframe)}  "
-        f"{spec.split.method.replace('_', '-')} over {len(folds)} fold(s), out of sample "
+        f"{spec.split.method.replace('_', '-')} over {len(folds)} {'split' if cpcv else 'fold'}(s), out of sample "
         f"{aggregate['window']['first'][:10]} → {aggregate['window']['last'][:10]}",
         highlight=False,
     )
     baselines = aggregate.get("baselines", {})
-    table = Table(title="Out-of-sample backtest (every fold's test window, chained)", title_justify="left")
+    title = "Out-of-sample backtest (every fold's test window, chained)"
+    if cpcv:
+        title = f"Out-of-sample backtest (CPCV: the median path {cpcv.get('shown_path')} of {len(cpcv['paths'])})"
+    table = Table(title=title, title_justify="left")
     table.add_column("metric")
-    table.add_column("strategy", justify="right")
-    table.add_column("buy & hold", justify="right")
-    for name in baselines:
-        table.add_column(name.replace("_", " "), justify="right")
+    # Each column is filled from its own metrics below, in this order: strategy, primary alone, buy & hold, ...
+    columns: list[tuple[str, dict[str, Any]]] = [("primary + meta" if primary else "strategy", ours)]
+    if primary:
+        columns.append(("primary alone", primary))
+    columns.append(("buy & hold", hold))
+    columns += [(name.replace("_", " "), b["strategy"]) for name, b in baselines.items()]
+    for name, _ in columns:
+        table.add_column(name, justify="right")
     for label, key, fmt in METRIC_ROWS:
-        others = [fmt(b["strategy"].get(key)) for b in baselines.values()]
-        table.add_row(label, fmt(ours.get(key)), fmt(hold.get(key)), *others)
+        table.add_row(label, *[fmt(metrics.get(key)) for _, metrics in columns])
     console.print(table)
+    for line in cpcv_lines(cpcv):
+        console.print(line, highlight=False)
     if len(folds) > 1:
-        per_fold = Table(title="Per fold", title_justify="left")
+        per_fold = Table(title="Per split" if cpcv else "Per fold", title_justify="left")
         for column in ("fold", "test window", "accuracy", "majority", "strategy", "buy & hold", "trades"):
             per_fold.add_column(column, justify="left" if column == "test window" else "right")
         for fold in folds:
@@ -182,6 +194,8 @@ def render_summary(result: RunResult) -> None:
                 f"  {name.replace('_', ' ')} baseline: accuracy {b['accuracy']:.3f}, log loss {b['log_loss']:.3f}",
                 highlight=False,
             )
+    for line in [*forecast_lines(aggregate.get("forecasts")), *sizing_lines(aggregate.get("sizing"), result.trades)]:
+        console.print(line, highlight=False)
     seeds = result.metrics.get("seeds")
     if seeds:
         summary = seeds["aggregate"]
@@ -210,6 +224,86 @@ def render_summary(result: RunResult) -> None:
     console.print(f"report  {escape(str(result.run_dir / 'report.html'))}", highlight=False)
 
 
+def cpcv_lines(cpcv: dict[str, Any] | None) -> list[str]:
+    """The spread of the Sharpe ratio over every CPCV path, and which path the headline numbers are.
+
+    Examples
+    --------
+    >>> cpcv = {"groups": 6, "test_groups": 2, "splits": 15, "shown_path": 3, "paths": [{}] * 5,
+    ...         "sharpe": {"mean": 0.5, "std": 0.25, "min": -0.1, "median": 0.45, "max": 0.9, "positive_share": 0.8}}
+    >>> for line in cpcv_lines(cpcv): print(line)
+    CPCV: 5 paths from 15 splits of 6 groups, 2 tested per split; path Sharpe 0.50 ± 0.25 (mean ± std)
+      min -0.10, median 0.45, max 0.90; 80.0 % of paths positive
+    headline: median path 3 of 5 (the table above is that path, not the best one)
+    >>> cpcv_lines(None)
+    []
+    """
+    if not cpcv:
+        return []
+    sharpe, n = cpcv.get("sharpe", {}), len(cpcv.get("paths", []))
+    return [
+        f"CPCV: {n} paths from {cpcv.get('splits')} splits of {cpcv.get('groups')} groups, "
+        f"{cpcv.get('test_groups')} tested per split; path Sharpe {_num(sharpe.get('mean'))} ± "
+        f"{_num(sharpe.get('std'))} (mean ± std)",
+        f"  min {_num(sharpe.get('min'))}, median {_num(sharpe.get('median'))}, max {_num(sharpe.get('max'))}; "
+        f"{_share(sharpe.get('positive_share'))} of paths positive",
+        f"headline: median path {cpcv.get('shown_path')} of {n} (the table above is that path, not the best one)",
+    ]
+
+
+def forecast_lines(forecasts: dict[str, Any] | None) -> list[str]:
+    """How the return and volatility forecasts did on the test samples (realised values known later).
+
+    Examples
+    --------
+    >>> for line in forecast_lines({"return": {"samples": 90, "correlation": 0.12, "mae": 0.0081,
+    ...                                        "direction_hit_rate": 0.54},
+    ...                             "volatility": {"samples": 90, "correlation": None, "mae": 0.0032}}):
+    ...     print(line)
+    return forecast on 90 test samples: correlation with the realised return 0.120, direction hit rate 54.0 %, mean abs. error 0.0081
+    volatility forecast on 90 test samples: correlation with the realised volatility –, mean abs. error 0.0032
+    """  # noqa: E501
+    lines = []
+    if forecasts and "return" in forecasts:
+        q = forecasts["return"]
+        lines.append(
+            f"return forecast on {q.get('samples')} test samples: correlation with the realised return "
+            f"{_num3(q.get('correlation'))}, direction hit rate {_share(q.get('direction_hit_rate'))}, "
+            f"mean abs. error {_num4g(q.get('mae'))}"
+        )
+    if forecasts and "volatility" in forecasts:
+        q = forecasts["volatility"]
+        lines.append(
+            f"volatility forecast on {q.get('samples')} test samples: correlation with the realised volatility "
+            f"{_num3(q.get('correlation'))}, mean abs. error {_num4g(q.get('mae'))}"
+        )
+    return lines
+
+
+def sizing_lines(sizing: dict[str, Any] | None, trades: Any = None) -> list[str]:
+    """The entries' sizes (share of equity) and the vetoed bars; the trades counted by how they ended.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> trades = pd.DataFrame({"exit_reason": ["signal", "atr_stop", "signal"]})
+    >>> for line in sizing_lines({"entries": 3, "mean_size": 0.5, "max_size": 1.25, "vetoed_bars": 7}, trades):
+    ...     print(line)
+    sizing: 3 entries, mean size 0.50, largest 1.25 (share of equity); 7 bars vetoed
+    exits: signal 2, atr_stop 1
+    """
+    lines = []
+    if sizing:
+        lines.append(
+            f"sizing: {_int(sizing.get('entries'))} entries, mean size {_num(sizing.get('mean_size'))}, largest "
+            f"{_num(sizing.get('max_size'))} (share of equity); {_int(sizing.get('vetoed_bars'))} bars vetoed"
+        )
+    if trades is not None and len(trades) and "exit_reason" in trades.columns:
+        counts = trades["exit_reason"].astype(str).value_counts()
+        lines.append("exits: " + ", ".join(f"{reason} {count}" for reason, count in counts.items()))
+    return lines
+
+
 def _spread(value: Any, *, pct: bool = False) -> str:
     """``mean ± std`` of a seed summary leaf."""
     if not isinstance(value, dict) or value.get("mean") is None:
@@ -220,6 +314,10 @@ def _spread(value: Any, *, pct: bool = False) -> str:
 
 def _num3(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def _num4g(value: Any) -> str:
+    return "–" if value is None else f"{value:.4g}"
 
 
 def _pct(value: Any) -> str:
