@@ -52,6 +52,7 @@ def test_runs_save_numbered_bundles_and_run_folders(two_runs: tuple) -> None:
         "buy_and_hold",
         "baselines",
         "warnings",
+        "sizing",  # entries and their sizes, whatever the sizing (fixed: backtest.fraction)
     }
     final = metrics["aggregate"]["strategy"]["final_equity"]
     assert final == first.metrics["aggregate"]["strategy"]["final_equity"]

@@ -25,7 +25,7 @@ from neurotrade._stages import fold_targets, regime_targets, scale_features
 from neurotrade.config import Strategy
 from neurotrade.decision import DecisionRules
 from neurotrade.features import Standardizer
-from neurotrade.models import LogisticBaseline, LorentzianKNN, build_model
+from neurotrade.models import LogisticBaseline, LorentzianKNN, build_network, regime_change_score
 from neurotrade.splits import Split
 from neurotrade.store import BundleRef
 from neurotrade.training import (
@@ -33,6 +33,7 @@ from neurotrade.training import (
     TrainResult,
     classification_metrics,
     collapse_warnings,
+    predict_outputs,
     predict_proba,
     seed_everything,
     train_classifier,
@@ -64,13 +65,20 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 @dataclass
 class Trading:
-    """A set of probabilities over a fold's trading window, turned into signals and a backtest."""
+    """A set of probabilities over a fold's trading window, turned into signals and a backtest.
+
+    ``trace`` holds the other per-bar columns of the decision trace: the entry size and why, and whichever model
+    outputs and inputs the rules read (primary side, predicted return and volatility, regime-change score).
+    """
 
     proba: np.ndarray
     signals: np.ndarray
     targets: np.ndarray
     result: backtest.BacktestResult
     classification: dict[str, Any]
+    trace: dict[str, np.ndarray] = field(default_factory=dict)
+    # A CPCV split's test groups, each traded on its own: (start, stop) -> its Trading, for assembling paths.
+    parts: dict[tuple[int, int], Trading] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,10 +95,13 @@ class Fold:
     classification: dict[str, Any]
     window: pd.DatetimeIndex
     network: Trading
-    benchmark: backtest.BacktestResult
+    benchmark: Trading
     baselines: dict[str, Trading] = field(default_factory=dict)
+    primary: Trading | None = None
     warnings: list[str] = field(default_factory=list)
     readout: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    decisions: dict[str, float] = field(default_factory=dict)
 
 
 def train_fold(
@@ -106,27 +117,32 @@ def train_fold(
     checkpoints: Path | None = None,
     resume: bool = False,
     identity: dict[str, Any] | None = None,
+    context: pd.DataFrame | None = None,
+    per_year: float = 252.0,
 ) -> Fold:
     """Fit one fold and trade its test window (see the module docstring for what is fitted where).
 
     ``identity`` (the data's fingerprint, the features) is written into each checkpoint with this fold's sample
-    positions, so a resume can only continue weights trained on exactly these rows.
+    positions, so a resume can only continue weights trained on exactly these rows. ``context`` holds what the
+    decision rules and the backtest read per bar besides the model (:func:`neurotrade._stages.decision_context`);
+    ``per_year`` annualises a volatility target.
     """
     times = frame.index
     y, quantiles = fold_targets(table, split)
     x, scaler = scale_features(frame, split.train)
     seed_everything(seed)
-    model = build_model(spec.model, n_inputs=x.shape[1], n_classes=len(CLASSES))
+    model = build_network(spec, n_inputs=x.shape[1])
     lookback = int(getattr(model, "lookback", 1))
     first = lookback - 1
     train, val, test = fold_rows(split, lookback)
     end = len(times) if split.trading_end is None else split.trading_end + 1
-    scored = np.arange(max(split.trading_start, first), end)
+    scored = scored_rows(split, first, len(times))
     weights = labels.class_weights(y[train], len(CLASSES)) if spec.training.class_weights == "balanced" else None
-    extras = regime_targets(bars, times, table["t1"]) if _needs_extras(model) else None
+    outcomes = regime_targets(bars, times, table["t1"])
+    extras = outcomes if _needs_extras(model) else None
 
     def fit(net: torch.nn.Module, name: str) -> TrainResult:
-        _prepare(net, x, train, extras)
+        _prepare(net, x, train, extras, quantiles)
         path = None if checkpoints is None else checkpoints / f"fold{index + 1}_{name}.pt"
         return train_classifier(
             net,
@@ -157,26 +173,25 @@ def train_fold(
     training = fit(model, "model")
     model.cpu()
 
-    proba = _probabilities(model, x, np.union1d(np.union1d(train, val), np.union1d(test, scored)), len(times))
+    # Every row up to the last one this fold trains, stops or trades on (a CPCV split trains after its test groups).
+    upto = max(end, *(int(rows.max()) + 1 for rows in (train, val, test) if len(rows)))
+    outputs = _outputs(model, x, np.arange(first, upto), len(times), spec)
+    outputs |= {"realised_return": outcomes["ret"], "realised_vol": outcomes["vol"]}
+    proba = outputs["proba"]
     classification = {
         name: classification_metrics(y[rows].astype(np.int64), proba[rows], CLASSES)
         for name, rows in (("train", train), ("validation", val), ("test", test))
     }
     window = times[scored]
-    window_bars = bars.loc[window]
-    bt = spec.backtest
-    costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
-    rules = DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
+    decided = {"expected_move_pct": _expected_move_pct(outcomes["ret"], y, train), "horizon": _horizon(table, train)}
+    trader = FoldTrader(spec, bars, times, context, per_year, **decided)
 
-    def trade(p: np.ndarray) -> Trading:
-        signals, targets = rules.apply(p[scored])
-        result = backtest.simulate(
-            window_bars, targets, fill=bt.fill, costs=costs, initial_cash=bt.initial_cash, fraction=bt.fraction
-        )
-        tested = classification_metrics(y[test].astype(np.int64), p[test], CLASSES)
-        return Trading(p[scored], signals, targets, result, tested)
+    def trade(p: np.ndarray, heads: dict[str, np.ndarray] | None = None) -> Trading:
+        trading = trader.trade(p, heads or {}, scored, split.segments)
+        trading.classification = classification_metrics(y[test].astype(np.int64), p[test], CLASSES)
+        return trading
 
-    network = trade(proba)
+    network = trade(proba, outputs)
     baselines = {name: trade(p) for name, p in _baselines(x, y, times, table["t1"], train, val, first).items()}
     warnings = collapse_warnings(
         y[test].astype(np.int64), proba[test], x[test], class_names=CLASSES, feature_names=list(frame.columns)
@@ -195,11 +210,187 @@ def train_fold(
         classification=classification,
         window=window,
         network=network,
-        benchmark=backtest.buy_and_hold(window_bars, costs=costs, initial_cash=bt.initial_cash, fill=bt.fill),
+        benchmark=trader.benchmark(scored, split.segments),
+        primary=trader.primary(scored, split.segments),
         baselines=baselines,
         warnings=warnings,
         readout=readout,
+        outputs=outputs,
+        decisions=decided,
     )
+
+
+def scored_rows(split: Split, first: int, n: int) -> np.ndarray:
+    """The rows a fold trades: its trading window, or each test group of a CPCV split (never a row before the
+    model's first full window).
+
+    Examples
+    --------
+    >>> times = pd.date_range("2020-01-01", periods=8, freq="D", tz="UTC")
+    >>> split = Split(np.array([0]), np.array([1]), np.array([2, 6]), {}, 2, {}, {}, times, 6, ((2, 4), (5, 7)))
+    >>> scored_rows(split, 0, 8).tolist()
+    [2, 3, 5, 6]
+    """
+    if split.segments is not None:
+        return np.concatenate([np.arange(max(start, first), stop) for start, stop in split.segments])
+    end = n if split.trading_end is None else split.trading_end + 1
+    return np.arange(max(split.trading_start, first), end)
+
+
+class FoldTrader:
+    """Turns per-bar model outputs into decisions and a backtest over rows of the feature frame, exactly as the
+    live engine would: the rules read only the bar's outputs and context, the backtest fills at the next open.
+
+    A CPCV split's test groups are traded one by one (flat at each group's start) and chained; a path through
+    several splits' groups is traded as one stretch (:mod:`neurotrade._paths`).
+    """
+
+    def __init__(
+        self,
+        spec: Strategy,
+        bars: pd.DataFrame,
+        times: pd.DatetimeIndex,
+        context: pd.DataFrame | None,
+        per_year: float,
+        *,
+        expected_move_pct: float,
+        horizon: float,
+    ) -> None:
+        self.spec, self.bars, self.times = spec, bars, times
+        self.context = context.loc[times] if context is not None else pd.DataFrame(index=times)
+        bt = spec.backtest
+        self.costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
+        self.rules = DecisionRules.from_spec(
+            spec, expected_move_pct=expected_move_pct, periods_per_year=per_year, horizon=horizon
+        )
+
+    def trade(
+        self,
+        proba: np.ndarray,
+        heads: dict[str, np.ndarray],
+        rows: np.ndarray,
+        segments: tuple[tuple[int, int], ...] | None = None,
+    ) -> Trading:
+        """Decide and backtest ``rows`` (positions in the frame); ``proba`` and ``heads`` are full-length."""
+        return _per_part(rows, segments, lambda part: self._trade_stretch(proba, heads, part))
+
+    def _trade_stretch(self, proba: np.ndarray, heads: dict[str, np.ndarray], rows: np.ndarray) -> Trading:
+        times = self.times[rows]
+        nan = np.full(len(rows), np.nan)
+        side = self.side(rows)
+        realised = self.context["realised_vol"].to_numpy()[rows] if "realised_vol" in self.context else nan
+        pred_return = heads["ret"][rows] if "ret" in heads else nan
+        pred_vol = heads["vol"][rows] if "vol" in heads else nan
+        signals, targets, sizes, reasons = self.rules.apply_all(
+            proba[rows], times=times, side=side, pred_return=pred_return, pred_vol=pred_vol, realised_vol=realised
+        )
+        result = self.simulate(rows, targets, sizes)
+        trace: dict[str, np.ndarray] = {"size": sizes, "size_reason": np.asarray(reasons, dtype=object)}
+        if side is not None:
+            trace["side"] = side
+        for name in ("ret", "vol", "regime_change"):
+            if name in heads:
+                trace[_TRACE_NAMES[name]] = heads[name][rows]
+        return Trading(proba[rows], signals, targets, result, {}, trace)
+
+    def side(self, rows: np.ndarray) -> np.ndarray | None:
+        """The primary side at ``rows`` (meta-labelling), else None."""
+        return self.context["side"].to_numpy()[rows].astype(np.int64) if "side" in self.context else None
+
+    def simulate(self, rows: np.ndarray, targets: np.ndarray, sizes: np.ndarray | None) -> backtest.BacktestResult:
+        """The backtest of ``targets`` over ``rows`` with the spec's costs, sizes and exits."""
+        bt = self.spec.backtest
+        return backtest.simulate(
+            self.bars.loc[self.times[rows]],
+            targets,
+            fill=bt.fill,
+            costs=self.costs,
+            initial_cash=bt.initial_cash,
+            fraction=bt.fraction,
+            size=sizes,
+            stop_loss_pct=bt.stop_loss_pct,
+            take_profit_pct=bt.take_profit_pct,
+            trailing_stop_pct=bt.trailing_stop_pct,
+            atr=self.context["atr"].to_numpy()[rows] if bt.atr_stop is not None else None,
+            atr_stop_multiple=bt.atr_stop.multiple if bt.atr_stop is not None else None,
+        )
+
+    def benchmark(self, rows: np.ndarray, segments: tuple[tuple[int, int], ...] | None = None) -> Trading:
+        """Buy-and-hold over the same rows (each test group on its own for a CPCV split), with the same costs."""
+        bt = self.spec.backtest
+
+        def hold(part: np.ndarray) -> Trading:
+            bars = self.bars.loc[self.times[part]]
+            result = backtest.buy_and_hold(bars, costs=self.costs, initial_cash=bt.initial_cash, fill=bt.fill)
+            ones = np.ones(len(part), dtype=np.int64)
+            return Trading(np.full((len(part), len(CLASSES)), np.nan), ones * labels.BUY, ones, result, {})
+
+        return _per_part(rows, segments, hold)
+
+    def primary(self, rows: np.ndarray, segments: tuple[tuple[int, int], ...] | None = None) -> Trading | None:
+        """The primary signal of meta-labelling traded alone (its side, fixed size, the same costs and exits)."""
+        if "side" not in self.context:
+            return None
+
+        def alone(part: np.ndarray) -> Trading:
+            side = self.side(part)
+            assert side is not None
+            signals = np.select([side > 0, side < 0], [labels.BUY, labels.SELL], labels.HOLD)
+            result = self.simulate(part, side, None)
+            return Trading(np.full((len(part), len(CLASSES)), np.nan), signals, side, result, {})
+
+        return _per_part(rows, segments, alone)
+
+
+def _per_part(
+    rows: np.ndarray, segments: tuple[tuple[int, int], ...] | None, trade: Callable[[np.ndarray], Trading]
+) -> Trading:
+    """``trade`` over ``rows``, or over each CPCV test group on its own, chained (flat at each group's start)."""
+    if segments is None:
+        return trade(rows)
+    traded = {(a, b): trade(part) for a, b in segments if len(part := rows[(rows >= a) & (rows < b)])}
+    return chain_trading(list(traded.values()), parts=traded)
+
+
+def chain_trading(traded: list[Trading], *, parts: dict[tuple[int, int], Trading] | None = None) -> Trading:
+    """Several stretches' decisions and backtests as one record, the backtests chained (each starts flat)."""
+    if len(traded) == 1 and not parts:
+        return traded[0]
+    return Trading(
+        proba=np.concatenate([t.proba for t in traded]),
+        signals=np.concatenate([t.signals for t in traded]),
+        targets=np.concatenate([t.targets for t in traded]),
+        result=backtest.chain([t.result for t in traded]),
+        classification={},
+        trace={k: np.concatenate([t.trace[k] for t in traded]) for k in traded[0].trace},
+        parts=parts or {},
+    )
+
+
+_TRACE_NAMES = {"ret": "pred_return", "vol": "pred_vol", "regime_change": "regime_change"}
+
+
+def _expected_move_pct(returns: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
+    """The average size, in percent, of the move a BUY or SELL training label stood for (|log return| to its t1),
+    for the expected-edge filter; fitted on the fold's training rows only."""
+    moves = np.abs(returns[train])
+    acted = (y[train] != labels.HOLD) & np.isfinite(moves)
+    chosen = moves[acted] if acted.any() else moves[np.isfinite(moves)]
+    return float(100.0 * chosen.mean()) if len(chosen) else 0.0
+
+
+def _horizon(table: pd.DataFrame, train: np.ndarray) -> float:
+    """The average number of bars from a training sample to its label's end (t1): the horizon of a predicted
+    return, for Kelly sizing."""
+    times = table.index
+    ends = pd.DatetimeIndex(table["t1"].iloc[train])
+    decided = ~ends.isna()
+    if not decided.any():
+        return 1.0
+    start = train[decided]
+    stop = times.get_indexer(ends[decided])
+    inside = stop >= 0
+    return float(max(np.mean(stop[inside] - start[inside]), 1.0)) if inside.any() else 1.0
 
 
 def fold_rows(split: Split, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -311,12 +502,22 @@ def _needs_extras(model: torch.nn.Module) -> bool:
     return any(hasattr(net, "fit_target_scale") for net in nets)
 
 
-def _prepare(net: torch.nn.Module, x: np.ndarray, train: np.ndarray, extras: dict[str, np.ndarray] | None) -> None:
-    """What a model fits from the training rows before training: fuzzy sets' starting points, target scales."""
+def _prepare(
+    net: torch.nn.Module,
+    x: np.ndarray,
+    train: np.ndarray,
+    extras: dict[str, np.ndarray] | None,
+    quantiles: labels.QuantileClasses | None = None,
+) -> None:
+    """What a model fits from the training rows before training: fuzzy sets' starting points, target scales, the
+    tercile edges a regression head turns into class probabilities."""
     if hasattr(net, "init_from"):
         net.init_from(x[train])
     if hasattr(net, "fit_target_scale") and extras is not None:
         net.fit_target_scale({name: values[train] for name, values in extras.items()})
+    if hasattr(net, "set_class_edges") and quantiles is not None:
+        lower, upper = (float(v) for v in quantiles.thresholds_)
+        net.set_class_edges(lower, upper)
 
 
 def _select(
@@ -327,9 +528,19 @@ def _select(
     return {name: values[rows] for name, values in extras.items()}
 
 
-def _probabilities(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-    out = np.full((n, len(CLASSES)), np.nan)
-    out[rows] = predict_proba(model, x, rows)  # (R, C)
+def _outputs(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray, n: int, spec: Strategy) -> dict[str, np.ndarray]:
+    """Every output of the model on ``rows`` as full-length arrays (NaN elsewhere): ``proba`` and the heads it has
+    (``ret``, ``vol``, ``latent``), and for a latent the regime-change score over these rows in time order."""
+    found = predict_outputs(model, x, rows)
+    out: dict[str, np.ndarray] = {}
+    for name, values in found.items():
+        full = np.full((n, *values.shape[1:]), np.nan)
+        full[rows] = values
+        out[name] = full
+    if "latent" in found:
+        score = np.full(n, np.nan)
+        score[rows] = regime_change_score(found["latent"], spec.model.change_window)
+        out["regime_change"] = score
     return out
 
 
@@ -363,16 +574,113 @@ def _baselines(
     return out
 
 
+@dataclass
+class Record:
+    """One out-of-sample path over every traded bar once: the network's decisions and backtest beside buy-and-hold,
+    the baselines and (meta-labelling) the primary signal alone, over the same bars, with the fold (or CPCV split)
+    that decided each bar and each trade."""
+
+    network: Trading
+    benchmark: Trading
+    baselines: dict[str, Trading]
+    primary: Trading | None
+    fold_of_bar: np.ndarray
+    fold_of_trade: np.ndarray
+
+
+def out_of_sample(folds: list[Fold], per_year: float) -> tuple[Record, dict[str, Any] | None]:
+    """The run's out-of-sample record: the folds' test windows chained (walk-forward, chronological), or for
+    CPCV the backtest path whose Sharpe ratio is the median of all paths (not the best), with the paths' summary.
+
+    A CPCV path takes, for every group in time order, the decisions of one of the splits that tested it (de Prado,
+    2018, 12.4): C(N-1, k-1) paths, each a complete out-of-sample history; each group starts flat.
+    """
+    if folds[0].split.segments is None:
+        return _record(folds, [(f, None) for f in folds]), None
+    paths = cpcv_paths(folds)
+    records = [_record(folds, [(folds[i], segment) for segment, i in path]) for path in paths]
+    rows = []
+    for number, record in enumerate(records, start=1):
+        perf = backtest.performance(record.network.result, periods_per_year=per_year)
+        rows.append({"path": number, **{k: perf.get(k) for k in _PATH_METRICS}})
+    sharpes = np.array([r["sharpe"] if r["sharpe"] is not None else np.nan for r in rows], dtype=np.float64)
+    order = np.argsort(np.where(np.isfinite(sharpes), sharpes, -np.inf), kind="stable")
+    shown = int(order[(len(order) - 1) // 2])  # the lower median: never the flattering side of the middle
+    finite = sharpes[np.isfinite(sharpes)]
+    summary = {
+        "groups": len(paths[0]),
+        "test_groups": len(folds[0].split.segments),
+        "splits": len(folds),
+        "paths": rows,
+        "shown_path": shown + 1,
+        "sharpe": {
+            "mean": float(finite.mean()) if len(finite) else None,
+            "std": float(finite.std(ddof=1)) if len(finite) > 1 else None,
+            "min": float(finite.min()) if len(finite) else None,
+            "median": float(np.median(finite)) if len(finite) else None,
+            "max": float(finite.max()) if len(finite) else None,
+            "positive_share": float((finite > 0).mean()) if len(finite) else None,
+        },
+        "equity": {f"path_{i + 1}": r.network.result.equity for i, r in enumerate(records)},
+    }
+    return records[shown], summary
+
+
+_PATH_METRICS = ("sharpe", "total_return", "max_drawdown", "trades")
+
+
+def cpcv_paths(folds: list[Fold]) -> list[list[tuple[tuple[int, int], int]]]:
+    """For every CPCV path, each group (in time order) with the index of the fold whose model trades it."""
+    segments = sorted({segment for f in folds for segment in (f.split.segments or ())})
+    owners = {g: [i for i, f in enumerate(folds) if g in (f.split.segments or ())] for g in segments}
+    return [[(g, owners[g][p]) for g in segments] for p in range(len(owners[segments[0]]))]
+
+
+def _record(folds: list[Fold], pieces: list[tuple[Fold, tuple[int, int] | None]]) -> Record:
+    def pick(get: Callable[[Fold], Trading | None]) -> Trading | None:
+        chosen = []
+        for fold, segment in pieces:
+            trading = get(fold)
+            if trading is None:
+                return None
+            if segment is not None:
+                if segment not in trading.parts:
+                    continue
+                trading = trading.parts[segment]
+            chosen.append(trading)
+        return chain_trading(chosen)
+
+    network = pick(lambda f: f.network)
+    benchmark = pick(lambda f: f.benchmark)
+    assert network is not None and benchmark is not None
+    baselines = {name: pick(lambda f, n=name: f.baselines[n]) for name in BASELINES}
+    sizes = [
+        (fold.index + 1, fold.network if segment is None else fold.network.parts.get(segment))
+        for fold, segment in pieces
+    ]
+    sizes = [(k, t) for k, t in sizes if t is not None]
+    return Record(
+        network=network,
+        benchmark=benchmark,
+        baselines={k: v for k, v in baselines.items() if v is not None},
+        primary=pick(lambda f: f.primary),
+        fold_of_bar=np.concatenate([np.full(len(t.proba), k) for k, t in sizes]),
+        fold_of_trade=np.concatenate([np.full(len(t.result.trades), k) for k, t in sizes]),
+    )
+
+
 def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1, trials_source: str = "given") -> dict[str, Any]:
-    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, backtests chained, and
-    the deflated Sharpe ratio of the chained path given how many configurations were tried.
+    """Per-fold and aggregate out-of-sample metrics: classification on the test labels, the out-of-sample record's
+    backtests (:func:`out_of_sample`), and the deflated Sharpe ratio of its path given how many configurations
+    were tried.
 
     The headline deflated Sharpe ratio is that of the strategy's *excess* return over buy-and-hold on the same
     bars: on a trending market buy-and-hold alone scores near 1 against zero, so a model that only rides the trend
     would look skilled. The absolute one (against zero) is kept beside it under its own name.
     """
-    chained = backtest.chain([f.network.result for f in folds])
-    benchmark = backtest.chain([f.benchmark for f in folds])
+    record, paths = out_of_sample(folds, per_year)
+    chained = record.network.result
+    benchmark = record.benchmark.result
     deflated = _deflated(chained.equity, trials)
     excess = _deflated(chained.equity, trials, benchmark=benchmark.equity)
     y_test = np.concatenate([f.y[_tested(f)] for f in folds]).astype(np.int64)
@@ -382,60 +690,110 @@ def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1, trials_sour
         p = np.concatenate([f.baselines[name].proba[f.window.get_indexer(f.split.times[_tested(f)])] for f in folds])
         baselines[name] = {
             "classification": classification_metrics(y_test, p, CLASSES),
-            "strategy": backtest.performance(
-                backtest.chain([f.baselines[name].result for f in folds]), periods_per_year=per_year
-            ),
+            "strategy": backtest.performance(record.baselines[name].result, periods_per_year=per_year),
         }
     per_fold = []
     for f in folds:
-        per_fold.append(
-            {
-                "fold": f.index + 1,
-                "window": {"first": f.window[0].isoformat(), "last": f.window[-1].isoformat()},
-                "split": f.split.summary(),
-                "training": {
-                    "best_epoch": f.training.best_epoch,
-                    "stopped_early": f.training.stopped_early,
-                    "history": f.training.history,
-                },
-                "classification": f.classification,
-                "labels": {
-                    name: labels.class_balance(pd.Series(f.y[rows]))
-                    for name, rows in (
-                        ("train", f.split.train),
-                        ("validation", f.split.validation),
-                        ("test", f.split.test),
-                    )
-                },
-                "signals": _signal_counts(f.network.signals),
-                "strategy": backtest.performance(f.network.result, periods_per_year=per_year),
-                "buy_and_hold": backtest.performance(f.benchmark, periods_per_year=per_year),
-                "baselines": {
-                    name: backtest.performance(f.baselines[name].result, periods_per_year=per_year)
-                    for name in BASELINES
-                },
-                "warnings": f.warnings,
-            }
-        )
-    return {
-        "aggregate": {
-            "window": {"first": folds[0].window[0].isoformat(), "last": folds[-1].window[-1].isoformat()},
-            "periods_per_year": per_year,
-            "test_samples": len(y_test),
-            "classification": classification_metrics(y_test, proba_test, CLASSES),
-            "signals": _signal_counts(np.concatenate([f.network.signals for f in folds])),
-            "strategy": {
-                **backtest.performance(chained, periods_per_year=per_year),
-                "deflated_sharpe_excess": excess,
-                "deflated_sharpe_absolute": deflated,
-                "trials": trials,
-                "trials_source": trials_source,
+        entry = {
+            "fold": f.index + 1,
+            "window": {"first": f.window[0].isoformat(), "last": f.window[-1].isoformat()},
+            "split": f.split.summary(),
+            "training": {
+                "best_epoch": f.training.best_epoch,
+                "stopped_early": f.training.stopped_early,
+                "history": f.training.history,
             },
-            "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
-            "baselines": baselines,
-            "warnings": [f"fold {f.index + 1}: {w}" for f in folds for w in f.warnings],
+            "classification": f.classification,
+            "labels": {
+                name: labels.class_balance(pd.Series(f.y[rows]))
+                for name, rows in (
+                    ("train", f.split.train),
+                    ("validation", f.split.validation),
+                    ("test", f.split.test),
+                )
+            },
+            "signals": _signal_counts(f.network.signals),
+            "strategy": backtest.performance(f.network.result, periods_per_year=per_year),
+            "buy_and_hold": backtest.performance(f.benchmark.result, periods_per_year=per_year),
+            "baselines": {
+                name: backtest.performance(f.baselines[name].result, periods_per_year=per_year) for name in BASELINES
+            },
+            "decisions": f.decisions,
+            "warnings": f.warnings,
+        }
+        if f.primary is not None:
+            entry["primary"] = backtest.performance(f.primary.result, periods_per_year=per_year)
+        per_fold.append(entry)
+    aggregate: dict[str, Any] = {
+        "window": {"first": folds[0].window[0].isoformat(), "last": folds[-1].window[-1].isoformat()},
+        "periods_per_year": per_year,
+        "test_samples": len(y_test),
+        "classification": classification_metrics(y_test, proba_test, CLASSES),
+        "signals": _signal_counts(record.network.signals),
+        "strategy": {
+            **backtest.performance(chained, periods_per_year=per_year),
+            "deflated_sharpe_excess": excess,
+            "deflated_sharpe_absolute": deflated,
+            "trials": trials,
+            "trials_source": trials_source,
         },
-        "folds": per_fold,
+        "buy_and_hold": backtest.performance(benchmark, periods_per_year=per_year),
+        "baselines": baselines,
+        "warnings": [f"fold {f.index + 1}: {w}" for f in folds for w in f.warnings],
+    }
+    if paths is not None:
+        window = record.network.result.equity.index
+        aggregate["window"] = {"first": window[0].isoformat(), "last": window[-1].isoformat()}
+        aggregate["cpcv"] = {k: v for k, v in paths.items() if k != "equity"}
+    if record.primary is not None:
+        aggregate["primary"] = backtest.performance(record.primary.result, periods_per_year=per_year)
+    forecasts = _forecast_quality(folds)
+    if forecasts:
+        aggregate["forecasts"] = forecasts
+    if "size" in record.network.trace:
+        aggregate["sizing"] = _sizing_summary(record.network)
+    return {"aggregate": aggregate, "folds": per_fold}
+
+
+def _forecast_quality(folds: list[Fold]) -> dict[str, Any]:
+    """How the regression heads' forecasts on the test samples compare with what happened (known later): the
+    predicted return's correlation with and direction hit rate on the realised one, and the volatility forecast's
+    mean absolute error, on every fold's labelled test samples."""
+    out: dict[str, Any] = {}
+    for head, realised in (("ret", "realised_return"), ("vol", "realised_vol")):
+        if head not in folds[0].outputs:
+            continue
+        pred = np.concatenate([f.outputs[head][_tested(f)] for f in folds])
+        real = np.concatenate([f.outputs[realised][_tested(f)] for f in folds])
+        ok = np.isfinite(pred) & np.isfinite(real)
+        pred, real = pred[ok], real[ok]
+        if len(pred) < 3:
+            continue
+        corr = float(np.corrcoef(pred, real)[0, 1]) if pred.std() > 0 and real.std() > 0 else None
+        entry: dict[str, Any] = {
+            "samples": len(pred),
+            "correlation": corr,
+            "mae": float(np.abs(pred - real).mean()),
+        }
+        if head == "ret":
+            entry["direction_hit_rate"] = float((np.sign(pred) == np.sign(real)).mean())
+        out["return" if head == "ret" else "volatility"] = entry
+    return out
+
+
+def _sizing_summary(trading: Trading) -> dict[str, Any]:
+    """The entry sizes the rules gave on the bars where the position changed to a side, and how many were vetoed."""
+    targets = trading.targets
+    previous = np.concatenate([[0], targets[:-1]])
+    entries = (targets != 0) & (targets != previous)
+    sizes = trading.trace["size"][entries].astype(np.float64)
+    reasons = trading.trace["size_reason"]
+    vetoed = int(sum(1 for r in reasons if str(r).startswith("vetoed")))
+    return {
+        "entries": int(entries.sum()),
+        "mean_size": float(sizes.mean()) if len(sizes) else None,
+        "max_size": float(sizes.max()) if len(sizes) else None,
+        "vetoed_bars": vetoed,
     }
 
 
@@ -477,27 +835,52 @@ def write_run_folder(
     run_dir.mkdir(parents=True)
     summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    strategy = backtest.chain([f.network.result for f in folds])
-    benchmark = backtest.chain([f.benchmark for f in folds])
-    fold_of_bar = np.concatenate([np.full(len(f.window), f.index + 1) for f in folds])
-    trades = strategy.trades.assign(
-        fold=np.concatenate([np.full(len(f.network.result.trades), f.index + 1) for f in folds])
-    )
+    record, paths = out_of_sample(folds, metrics["aggregate"]["periods_per_year"])
+    strategy = record.network.result
+    trades = strategy.trades.assign(fold=record.fold_of_trade)
     trades.to_parquet(run_dir / "trades.parquet")
-    equity = {"strategy": strategy.equity, "buy_and_hold": benchmark.equity}
-    for name in BASELINES:
-        equity[name] = backtest.chain([f.baselines[name].result for f in folds]).equity
-    pd.DataFrame({**equity, "position": strategy.position, "fold": fold_of_bar}).to_parquet(run_dir / "equity.parquet")
-    proba = np.concatenate([f.network.proba for f in folds])
-    decisions = pd.DataFrame(proba, index=strategy.equity.index, columns=[f"p_{name.lower()}" for name in CLASSES])
-    decisions["signal"] = [CLASSES[s] for s in np.concatenate([f.network.signals for f in folds])]
-    decisions["target"] = np.concatenate([f.network.targets for f in folds])
+    equity = {"strategy": strategy.equity, "buy_and_hold": record.benchmark.result.equity}
+    for name, trading in record.baselines.items():
+        equity[name] = trading.result.equity
+    if record.primary is not None:
+        equity["primary"] = record.primary.result.equity
+    columns = {**equity, "position": strategy.position, "fold": record.fold_of_bar}
+    pd.DataFrame(columns).to_parquet(run_dir / "equity.parquet")
+    if paths is not None:
+        pd.DataFrame(paths["equity"]).to_parquet(run_dir / "paths.parquet")
+    network = record.network
+    decisions = pd.DataFrame(
+        network.proba, index=strategy.equity.index, columns=[f"p_{name.lower()}" for name in CLASSES]
+    )
+    decisions["signal"] = [CLASSES[s] for s in network.signals]
+    decisions["target"] = network.targets
+    for name, values in network.trace.items():
+        decisions[name] = values
     decisions["position"] = strategy.position.to_numpy()
-    decisions["fold"] = fold_of_bar
+    decisions["fold"] = record.fold_of_bar
     decisions = decisions.join(frame.loc[decisions.index])
     decisions.to_parquet(run_dir / "decisions.parquet")
+    _write_forecasts(run_dir, folds)
     _write_readouts(run_dir, folds)
     return trades
+
+
+def _write_forecasts(run_dir: Path, folds: list[Fold]) -> None:
+    """forecasts.parquet: on every fold's traded bars, the regression heads' forecasts beside the outcomes they
+    forecast (known only at the label's end t1, so kept out of the decision trace) and the regime-change score."""
+    heads = [h for h in ("ret", "vol", "regime_change") if h in folds[0].outputs]
+    if not heads:
+        return
+    frames = []
+    for f in folds:
+        rows = f.split.times.get_indexer(f.window)
+        table = {_TRACE_NAMES[h]: f.outputs[h][rows] for h in heads}
+        if "ret" in heads:
+            table["realised_return"] = f.outputs["realised_return"][rows]
+        if "vol" in heads:
+            table["realised_vol"] = f.outputs["realised_vol"][rows]
+        frames.append(pd.DataFrame(table, index=f.window).assign(fold=f.index + 1))
+    pd.concat(frames).to_parquet(run_dir / "forecasts.parquet")
 
 
 def _write_readouts(run_dir: Path, folds: list[Fold]) -> None:

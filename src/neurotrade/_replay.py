@@ -15,12 +15,14 @@ from neurotrade import backtest
 from neurotrade._stages import load_bars
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
-from neurotrade.decision import DecisionEngine
+from neurotrade.decision import DecisionEngine, RuleState
 from neurotrade.errors import BacktestError
 from neurotrade.labels import CLASS_NAMES
 from neurotrade.store import BundleRef, load_bundle
 
 log = logging.getLogger(__name__)
+
+_PROBA = [f"p_{c.lower()}" for c in CLASS_NAMES]
 
 
 @dataclass(frozen=True)
@@ -101,19 +103,27 @@ def backtest_bundle(
     started = False
     stop = int(np.flatnonzero(inside)[-1]) + 1
     for i, (time, bar) in enumerate(bars.iloc[:stop].iterrows()):
-        decision = engine.update(bar, time=time, position=0 if inside[i] and not started else None)
+        if inside[i] and not started:
+            # Trading starts flat with fresh rules, as each fold of the run did: no spacing or daily count carried
+            # in from decisions before the window.
+            engine.state = RuleState()
+        decision = engine.update(bar, time=time)
         if inside[i]:
             started = True
             proba = decision.proba if decision.proba is not None else np.full(len(CLASS_NAMES), np.nan)
-            rows.append((time, *proba, decision.signal or "WARMUP", decision.target))
+            extra = {"size": decision.size, "size_reason": decision.reason, **decision.outputs}
+            if decision.side is not None:
+                extra["side"] = decision.side
+            rows.append({"time": time, **dict(zip(_PROBA, proba, strict=True)), "signal": decision.signal or "WARMUP",
+                         "target": decision.target, **extra})  # fmt: skip
         if progress is not None:
             progress(i + 1, stop)
-    decisions = pd.DataFrame(
-        rows, columns=["time", *(f"p_{c.lower()}" for c in CLASS_NAMES), "signal", "target"]
-    ).set_index("time")
+    decisions = pd.DataFrame(rows).set_index("time")
     window = bars.loc[decisions.index]
     bt = spec.backtest
     costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
+    # The engine's bundle holds the rules; sizes and exits are traded exactly as the run traded them.
+    atr = backtest.atr_for_stops(bars.iloc[:stop], bt.atr_stop.period)[inside[:stop]] if bt.atr_stop else None
     result = backtest.simulate(
         window,
         decisions["target"].to_numpy(),
@@ -121,6 +131,12 @@ def backtest_bundle(
         costs=costs,
         initial_cash=bt.initial_cash,
         fraction=bt.fraction,
+        size=decisions["size"].to_numpy(dtype=np.float64),
+        stop_loss_pct=bt.stop_loss_pct,
+        take_profit_pct=bt.take_profit_pct,
+        trailing_stop_pct=bt.trailing_stop_pct,
+        atr=atr,
+        atr_stop_multiple=bt.atr_stop.multiple if bt.atr_stop else None,
     )
     benchmark = backtest.buy_and_hold(window, costs=costs, initial_cash=bt.initial_cash, fill=bt.fill)
     per_year = backtest.observed_periods_per_year(bars.index)

@@ -73,9 +73,15 @@ def _from_store(store: data.DataStore, symbol: str, timeframe: str) -> pd.DataFr
     return store.get(symbol, best.timeframe)
 
 
-def make_labels(bars: pd.DataFrame, spec: Strategy) -> pd.DataFrame:
+def make_labels(
+    bars: pd.DataFrame, spec: Strategy, *, home: Path | None = None, side: pd.Series | None = None
+) -> pd.DataFrame:
     """The strategy's labels on every bar: ``label`` (NaN while undecided), its end time ``t1``, and for forward
     returns the return ``ret`` that each fold turns into classes with thresholds fitted on its training rows.
+
+    Meta-labels (``labels.meta``) add the primary ``side`` of every bar; the label is BUY (act: the side's
+    profit-take came first) or HOLD (pass), and NaN where the primary takes no side. ``home`` is the workspace a
+    primary bundle is loaded from; ``side`` the primary side when already computed (:func:`decision_context`).
 
     Examples
     --------
@@ -89,14 +95,25 @@ def make_labels(bars: pd.DataFrame, spec: Strategy) -> pd.DataFrame:
     if spec_labels.type == "zigzag":
         return labels.zigzag_labels(close, threshold_pct=spec_labels.threshold_pct, lookahead=spec_labels.lookahead)
     if spec_labels.type == "triple_barrier":
+        if spec_labels.meta is None:
+            side = None
+        elif side is None:
+            from neurotrade._primary import primary_side
+
+            side = primary_side(bars, spec, home=home if home is not None else Path("."))
         out = labels.triple_barrier_labels(
             close,
             profit_take=spec_labels.profit_take,
             stop_loss=spec_labels.stop_loss,
             max_holding=spec_labels.max_holding,
             span=spec_labels.volatility_span,
+            side=None if side is None else side.where(side != 0).astype(np.float64),
         )
-        return out[["label", "t1"]]
+        if side is None:
+            return out[["label", "t1"]]
+        # act -> BUY, pass -> HOLD: the network's BUY probability is the probability that the bet pays.
+        act = out["label"].map({1.0: float(labels.BUY), 0.0: float(labels.HOLD)})
+        return pd.DataFrame({"label": act, "t1": out["t1"], "side": side}, index=bars.index)
     forward = labels.forward_returns(close, horizon=spec_labels.horizon)
     return pd.DataFrame({"label": np.nan, "t1": forward["t1"], "ret": forward["ret"]}, index=bars.index)
 
@@ -114,6 +131,11 @@ def make_splits(times: pd.DatetimeIndex, t1: pd.Series, spec: Strategy) -> list[
     [20, 20, 20]
     """
     s = spec.split
+    if s.method == "cpcv":
+        folds, _ = splits.cpcv_fold_splits(
+            times, t1, groups=s.groups, test_groups=s.test_groups, validation=s.validation, embargo=s.embargo
+        )
+        return folds
     if s.method == "chronological":
         return [
             splits.chronological_split(
@@ -192,3 +214,30 @@ def regime_targets(bars: pd.DataFrame, times: pd.DatetimeIndex, t1: pd.Series) -
     ret[ok] = close[end[ok]] - close[start[ok]]
     vol[ok] = np.sqrt((steps[end[ok]] - steps[start[ok]]) / (end[ok] - start[ok]))
     return {"ret": ret, "vol": vol}
+
+
+def decision_context(bars: pd.DataFrame, spec: Strategy, *, home: Path | None = None) -> pd.DataFrame:
+    """What the decision rules and the backtest read at each bar besides the model, all known at its close: the
+    causal realised volatility (sizing), the ATR of ``backtest.atr_stop`` and the primary side of meta-labelling.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n"
+    ...                       "backtest: {atr_stop: {period: 5, multiple: 2}}\\n")
+    >>> list(decision_context(data.synthetic_ohlcv(50, seed=1), spec).columns)
+    ['realised_vol', 'atr']
+    """
+    from neurotrade import backtest, decision
+
+    close = bars["close"].to_numpy(dtype=np.float64)
+    out = pd.DataFrame(
+        {"realised_vol": decision.realised_volatility(close, spec.decisions.volatility_span)}, index=bars.index
+    )
+    if spec.backtest.atr_stop is not None:
+        out["atr"] = backtest.atr_for_stops(bars, spec.backtest.atr_stop.period)
+    if getattr(spec.labels, "meta", None) is not None:
+        from neurotrade._primary import primary_side
+
+        out["side"] = primary_side(bars, spec, home=home if home is not None else Path("."))
+    return out

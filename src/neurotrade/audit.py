@@ -35,7 +35,7 @@ import torch
 from neurotrade import _folds, data, features, labels, pipeline
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
-from neurotrade.models import build_model
+from neurotrade.models import build_network
 from neurotrade.splits import Split
 
 log = logging.getLogger(__name__)
@@ -146,13 +146,14 @@ def audit(
     ['purge', 'embargo', 'scaler', 'training targets', 'baselines']
     """
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
-    bars = pipeline.load_bars(spec.data, home=resolve_home(home), seed=spec.seed)
+    home_dir = resolve_home(home)
+    bars = pipeline.load_bars(spec.data, home=home_dir, seed=spec.seed)
     # Not build_features: a leaking feature may leave NaN after the warm-up, which it would refuse; here that is
     # evidence to report, not a reason to stop.
     full = _trimmed(features.feature_frame(bars, spec))
     warmup = len(bars) - len(full)
     horizon = _label_horizon(spec) + 5
-    table = pipeline.make_labels(bars, spec).loc[full.index]
+    table = pipeline.make_labels(bars, spec, home=home_dir).loc[full.index]
     fold_splits = pipeline.make_splits(full.index, table["t1"], spec)
     train_times = full.index[fold_splits[0].train]
     positions = _cut_points(bars, spec, warmup, horizon, train_times, cuts, seed)
@@ -167,7 +168,12 @@ def audit(
         report.cuts.append(cut_time)
         short, long = bars.iloc[:e], bars.iloc[: e + horizon]
         _compare_features(features.feature_frame(short, spec), features.feature_frame(long, spec), cut_time, columns)
-        _compare_labels(pipeline.make_labels(short, spec), pipeline.make_labels(long, spec), cut_time, label_columns)
+        _compare_labels(
+            pipeline.make_labels(short, spec, home=home_dir),
+            pipeline.make_labels(long, spec, home=home_dir),
+            cut_time,
+            label_columns,
+        )
         if e > train_end + 1:
             with _warnings_once():  # the first fold's own fit below says what its scaler has to say, once
                 _compare_scaled(short, long, spec, train_times, cut_time, scaled)
@@ -181,7 +187,8 @@ def audit(
         # The rows train_fold really uses (looked up at call time), not only the split it was given.
         train, val, test = _folds.fold_rows(split, lookback)
         used = replace(split, train=train, validation=val, test=test)
-        _check_split(k, used, full.index, table["t1"], spec.split.embargo, split_checks)
+        check = _check_cpcv_split if split.segments is not None else _check_split
+        check(k, used, full.index, table["t1"], spec.split.embargo, split_checks)
         _check_fitted(k, split, bars, full, table, spec, fitted)
         if progress is not None:
             progress(len(positions) + k + 1, total)
@@ -413,6 +420,61 @@ def _check_split(
         _record(checks["embargo"], found[1], found[0], found[2], fold)
 
 
+def _check_cpcv_split(
+    k: int,
+    split: Split,
+    times: pd.DatetimeIndex,
+    t1: pd.Series,
+    embargo: int,
+    checks: dict[str, ColumnAudit],
+) -> None:
+    """One CPCV split's purge and embargo, against the labels' real end times (de Prado, 2018, 7.4).
+
+    Purge: no training or validation sample's [t, t1] may touch a test group's span, from the group's first bar to
+    the later of its last bar and its test labels' last t1; no training label may reach the validation window.
+    Embargo: no training or validation sample may start in the ``embargo`` bars after a group's span.
+    """
+    fold = k + 1
+    ends = pd.DatetimeIndex(t1)
+    learned = np.union1d(split.train, split.validation)
+    assert split.segments is not None
+    purge: tuple[pd.Timestamp, pd.Timestamp, str] | None = None
+    embargoed: tuple[pd.Timestamp, pd.Timestamp, str] | None = None
+    for start, stop in split.segments:
+        tested = split.test[(split.test >= start) & (split.test < stop)]
+        span_end = max([times[stop - 1], *ends[tested].dropna()])
+        touching = learned[(times[learned] <= span_end) & (ends[learned].isna() | (ends[learned] >= times[start]))]
+        if purge is None and len(touching):
+            t = times[touching[0]]
+            purge = (
+                times[start],
+                t,
+                f"training sample {_when(t)} (label to {_when(ends[touching[0]])}) touches the test group "
+                f"{_when(times[start])} to {_when(span_end)}: it was not purged",
+            )
+        after = int(np.searchsorted(times.asi8, span_end.value, side="right"))
+        inside = learned[(learned >= after) & (learned < after + embargo)]
+        if embargoed is None and len(inside):
+            t = times[inside[0]]
+            embargoed = (
+                times[min(after, len(times) - 1)],
+                t,
+                f"training sample {_when(t)} lies in the {embargo} bars after the test group ending {_when(span_end)}: "
+                "the embargo must keep them empty",
+            )
+    if purge is None and len(split.validation) and len(split.train):
+        reach = split.train[ends[split.train] >= times[split.validation[0]]]
+        if len(reach):
+            t = times[reach[0]]
+            purge = (times[split.validation[0]], t, f"training sample {_when(t)}'s label reaches the validation window")
+    first = times[split.segments[0][0]]
+    for name, found in (("purge", purge), ("embargo", embargoed)):
+        if found is None:
+            _record(checks[name], None, first, "", fold)
+        else:
+            _record(checks[name], found[1], found[0], found[2], fold)
+
+
 def _purge_problem(
     split: Split, times: pd.DatetimeIndex, ends: pd.DatetimeIndex, val_start: int | None, test_start: int
 ) -> tuple[pd.Timestamp, pd.Timestamp, str] | None:
@@ -605,7 +667,7 @@ def _fitted_state(
     if finite and any(hasattr(net, "init_from") or hasattr(net, "fit_target_scale") for net in nets):
         extras = pipeline.regime_targets(bars, frame.index, table["t1"]) if _folds._needs_extras(model) else None
         for net in nets:
-            _folds._prepare(net, x, train, extras)
+            _folds._prepare(net, x, train, extras, quantiles)
         state["model preparation"] = [v.detach().cpu().numpy() for v in model.state_dict().values()]
     # The baselines predict every row, which NaN left by a leaking feature would stop (a run refuses such a frame
     # before it gets this far, and the feature columns report it). They cost more than everything else here put
@@ -625,4 +687,4 @@ def _seeded_model(spec: Strategy, n_inputs: int) -> torch.nn.Module:
     """The fold's network as ``train_fold`` builds it, from the strategy's seed, without touching global RNGs."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
-        return build_model(spec.model, n_inputs=n_inputs, n_classes=len(_folds.CLASSES))
+        return build_network(spec, n_inputs=n_inputs)

@@ -29,7 +29,15 @@ import torch
 from neurotrade import backtest, data, labels
 from neurotrade._folds import Fold, ProgressCallback, ProgressEvent, evaluate, train_fold, write_run_folder
 from neurotrade._resume import claim_checkpoints, run_identity
-from neurotrade._stages import fold_targets, load_bars, make_labels, make_splits, regime_targets, scale_features
+from neurotrade._stages import (
+    decision_context,
+    fold_targets,
+    load_bars,
+    make_labels,
+    make_splits,
+    regime_targets,
+    scale_features,
+)
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
 from neurotrade.features import FeatureCache, build_features
@@ -145,7 +153,9 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     times = features.frame.index
 
     say(ProgressEvent("labels", f"labelling ({spec.labels.type})"))
-    table = make_labels(bars, spec).loc[times]
+    context = decision_context(bars, spec, home=home_dir)
+    side = context.get("side")
+    table = make_labels(bars, spec, home=home_dir, side=side).loc[times]
 
     say(ProgressEvent("split", f"splitting ({spec.split.method}) with purge and embargo"))
     fold_splits = make_splits(times, table["t1"], spec)
@@ -194,6 +204,8 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
                         checkpoints=claimed.path / f"seed{seed}",
                         resume=claimed.resumed,
                         identity=identity,
+                        context=context,
+                        per_year=per_year,
                     )
                 )
                 tally.done = ((seeds.index(seed)) * len(fold_splits) + k + 1) * networks * spec.training.epochs
@@ -226,7 +238,10 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
             "warmup_bars": features.warmup_bars,
             "input_kind": getattr(last.model, "input_kind", "rows"),
             "lookback": int(getattr(last.model, "lookback", 1)),
+            "heads": list(getattr(last.model, "heads", ())),
         },
+        # What the decision rules were fitted with on the saved model's training rows, for the live engine.
+        "decisions": {**spec.decisions.model_dump(mode="json"), **last.decisions, "periods_per_year": per_year},
         "scaler": last.scaler.to_dict(),
         "labels": {
             **spec.labels.model_dump(mode="json"),

@@ -2,7 +2,8 @@
 
 bar ─▶ FeatureStream (indicators, memberships, context, lags, coarser timeframes once closed)
     ─▶ check against the bundle's resolved_features ─▶ scaler.json ─▶ the model's float64 copy (last ``lookback``
-       rows for a window model) ─▶ softmax ─▶ DecisionRules (threshold, position, spacing, edge) ─▶ Decision
+       rows for a window model) ─▶ softmax and every head (return, volatility, regime latent -> change score)
+    ─▶ DecisionRules (threshold, meta side, spacing, edge, trades per day, size) ─▶ exits (stops) ─▶ Decision
 
 The model runs in float64 on the CPU, one row (or window) per bar, exactly as the batch run's ``predict_proba``
 runs it on a whole window: float32 would round differently by batch shape and CPU (see ``training._inference``).
@@ -14,20 +15,22 @@ import logging
 import math
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from neurotrade import indicators
 from neurotrade.config import Strategy
-from neurotrade.decision._rules import DecisionRules
+from neurotrade.decision._rules import BarView, DecisionRules, RuleState
 from neurotrade.decision._stream import FeatureStream
+from neurotrade.decision._volatility import RealisedVolatility
 from neurotrade.errors import FeatureError, ModelError
 from neurotrade.features import Standardizer
 from neurotrade.labels import CLASS_NAMES
-from neurotrade.models import build_model
+from neurotrade.models import RegimeChangeScore, build_network
 from neurotrade.store import Bundle, bundle_strategy
 from neurotrade.training import inference_copy
 
@@ -50,6 +53,19 @@ class Decision:
         ``"SELL"``, ``"HOLD"`` or ``"BUY"`` after the filters, or ``None`` while warming up.
     target
         The target position after this bar (1 long, 0 flat, -1 short): to be filled at the next bar's open.
+    size
+        The share of equity an entry on this decision takes (``decisions.sizing``; 0 when vetoed or flat).
+    reason
+        Why that size, or why the change was vetoed.
+    side
+        The primary signal's side (meta-labelling), else None.
+    outputs
+        The model's other heads at this bar: ``pred_return``, ``pred_vol``, ``regime_change`` (when it has them).
+    held
+        With exits in the spec: the side really held at the end of this bar after its fill and its stops (a stop
+        closes a position the target still wants); else None.
+    exit_reason
+        The stop that fired in this bar (``stop_loss``, ``take_profit``, ``trailing_stop``, ``atr_stop``), if any.
     """
 
     time: pd.Timestamp
@@ -57,6 +73,12 @@ class Decision:
     proba: np.ndarray | None
     signal: str | None
     target: int
+    size: float = 0.0
+    reason: str = ""
+    side: int | None = None
+    outputs: dict[str, float] = field(default_factory=dict)
+    held: int | None = None
+    exit_reason: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -82,7 +104,9 @@ class DecisionEngine:
     resolved_features
         The ordered feature names the model was trained on; the engine's own must equal them.
     rules
-        The decision rules (default: the spec's ``decisions`` section, filters off).
+        The decision rules (default: the spec's ``decisions`` section, with what its bundle fitted).
+    primary
+        Meta-labelling: the primary signal's stream (:class:`neurotrade._primary.PrimaryStream`), else None.
 
     Attributes
     ----------
@@ -115,6 +139,7 @@ class DecisionEngine:
         scaler: Standardizer,
         resolved_features: list[str],
         rules: DecisionRules | None = None,
+        primary: Any = None,
     ) -> None:
         self.strategy = strategy
         self.stream = FeatureStream(strategy)
@@ -133,10 +158,35 @@ class DecisionEngine:
         self.lookback = int(getattr(model, "lookback", 1))
         d = strategy.decisions
         self.rules = rules or DecisionRules(d.confidence_threshold, d.allow_short)
-        self.position = 0
-        self._since_change: int | None = None
+        self.primary = primary
+        self.heads = tuple(getattr(model, "heads", ()))
+        self._change = RegimeChangeScore(strategy.model.change_window) if "latent" in self.heads else None
+        self._volatility = RealisedVolatility(d.volatility_span)
+        bt = strategy.backtest
+        self._exits = None
+        if bt.exits:
+            from neurotrade.backtest import ExitTracker
+
+            self._exits = ExitTracker(
+                bt.fill,
+                stop_loss_pct=bt.stop_loss_pct,
+                take_profit_pct=bt.take_profit_pct,
+                trailing_stop_pct=bt.trailing_stop_pct,
+                atr_stop_multiple=bt.atr_stop.multiple if bt.atr_stop is not None else None,
+            )
+            self._atr = indicators.stream("atr", period=bt.atr_stop.period) if bt.atr_stop is not None else None
+        self.state = RuleState()
         self._rows: deque[np.ndarray] = deque(maxlen=self.lookback)
         self._warm = False
+
+    @property
+    def position(self) -> int:
+        """The position the next decision starts from: the previous target, or what the caller set."""
+        return self.state.position
+
+    @position.setter
+    def position(self, value: int) -> None:
+        self.state = self.state.holding(int(value))
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, rules: DecisionRules | None = None, **filters: Any) -> DecisionEngine:
@@ -166,7 +216,7 @@ class DecisionEngine:
                 raise ModelError(f"bundle {bundle.ref.name} has no {name}.json; it cannot be run by the engine")
         strategy = bundle_strategy(bundle)  # a spec that no longer validates is a located StoreError
         features = list(docs["features"]["resolved_features"])
-        model = build_model(strategy.model, n_inputs=len(features), n_classes=len(CLASS_NAMES))
+        model = build_network(strategy, n_inputs=len(features))
         try:
             model.load_state_dict(dict(bundle.weights))
         except RuntimeError as e:
@@ -174,7 +224,18 @@ class DecisionEngine:
                 f"bundle {bundle.ref.name}: the weights do not fit a {strategy.model.type} model over "
                 f"{len(features)} features ({e}); the bundle was written by another version: retrain it"
             ) from e
-        base = rules or DecisionRules(strategy.decisions.confidence_threshold, strategy.decisions.allow_short)
+        fitted = docs.get("decisions")
+        if rules is not None:
+            base = rules
+        elif isinstance(fitted, dict) and "expected_move_pct" in fitted:
+            base = DecisionRules.from_spec(
+                strategy,
+                expected_move_pct=float(fitted["expected_move_pct"]),
+                periods_per_year=float(fitted["periods_per_year"]),
+                horizon=fitted["horizon"],
+            )
+        else:  # a bundle saved before the rules were fitted per fold: the spec's plain rules
+            base = DecisionRules(strategy.decisions.confidence_threshold, strategy.decisions.allow_short)
         if filters:
             if "min_edge_pct" in filters:
                 labels = strategy.labels
@@ -189,7 +250,12 @@ class DecisionEngine:
                     "expected_move_pct and round_trip_cost_pct"
                 )
             base = replace(base, **filters)
-        return cls(strategy, model, Standardizer.from_dict(docs["scaler"]), features, base)
+        primary = None
+        if getattr(strategy.labels, "meta", None) is not None:
+            from neurotrade._primary import PrimaryStream
+
+            primary = PrimaryStream(strategy, home=bundle.ref.path.parent.parent.parent)
+        return cls(strategy, model, Standardizer.from_dict(docs["scaler"]), features, base, primary)
 
     def update(
         self, bar: Mapping[str, Any], *, time: pd.Timestamp | None = None, position: int | None = None
@@ -213,10 +279,12 @@ class DecisionEngine:
         """
         stamp = _time_of(bar, time)
         if position is not None:
-            if position != self.position:
-                self._since_change = 0
             self.position = int(position)
         row = self.stream.update(stamp, bar)
+        # Streams that every bar advances, warm or not, exactly as the batch run computed them over all bars.
+        realised = self._volatility.update(float(bar["close"]))
+        atr = self._atr.update(bar)["atr"] if self._exits is not None and self._atr is not None else math.nan
+        side = self.primary.update(bar, time=stamp) if self.primary is not None else None
         if np.isnan(row).any():
             if self._warm:
                 missing = [n for n, v in zip(self.resolved_features, row, strict=True) if math.isnan(v)]
@@ -224,26 +292,57 @@ class DecisionEngine:
                     f"features {missing} are NaN at {stamp} after their warm-up; the input bars have a gap or a "
                     "value the indicator cannot use. neurotrade does not fill features: fix the data"
                 )
-            return Decision(stamp, row, None, None, self.position)
+            return self._held(Decision(stamp, row, None, None, self.position, side=side), bar, atr)
         self._warm = True
         self._rows.append(self.scaler.transform(row))
         if len(self._rows) < self.lookback:
-            return Decision(stamp, row, None, None, self.position)
-        proba = self._proba()
-        # Counted as DecisionRules.apply counts: decided bars since the position last changed.
-        if self._since_change is not None:
-            self._since_change += 1
-        signal, target = self.rules.step(proba, self.position, self._since_change)
-        if target != self.position:
-            self._since_change = 0
-        self.position = target
-        return Decision(stamp, row, proba, CLASS_NAMES[signal], target)
+            return self._held(Decision(stamp, row, None, None, self.position, side=side), bar, atr)
+        proba, heads = self._outputs()
+        outputs = {}
+        if "ret" in heads:
+            outputs["pred_return"] = float(heads["ret"])
+        if "vol" in heads:
+            outputs["pred_vol"] = float(heads["vol"])
+        if self._change is not None:
+            outputs["regime_change"] = self._change.update(np.asarray(heads["latent"], dtype=np.float64))
+        view = BarView(
+            proba,
+            time=stamp,
+            side=side,
+            pred_return=outputs.get("pred_return", math.nan),
+            pred_vol=outputs.get("pred_vol", math.nan),
+            realised_vol=realised,
+        )
+        step = self.rules.decide(view, self.state)
+        self.state = step.state
+        decision = Decision(
+            stamp, row, proba, CLASS_NAMES[step.signal], step.target, step.size, step.reason, side, outputs
+        )
+        return self._held(decision, bar, atr)
 
-    def _proba(self) -> np.ndarray:
+    def _held(self, decision: Decision, bar: Mapping[str, Any], atr: float) -> Decision:
+        """With exits in the spec: what the backtest would hold after this bar, stops included."""
+        if self._exits is None:
+            return decision
+        held, reason = self._exits.update(
+            float(bar["open"]),
+            float(bar["high"]),
+            float(bar["low"]),
+            float(bar["close"]),
+            decision.target,
+            atr=atr,
+            size=decision.size if decision.ready else 1.0,
+        )
+        return replace(decision, held=held, exit_reason=reason)
+
+    def _outputs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The class probabilities and the other heads' values at this bar, from the float64 copy of the model."""
         x = np.stack(self._rows)[None] if self.windows else self._rows[-1][None, :]  # (1, L, F) or (1, F)
         with torch.no_grad():
-            logits = self.inference_model(torch.as_tensor(x, dtype=torch.float64))  # (1, C)
-        return torch.softmax(logits, dim=-1)[0].numpy()
+            inputs = torch.as_tensor(x, dtype=torch.float64)
+            out = self.inference_model.outputs(inputs) if self.heads else {"logits": self.inference_model(inputs)}
+        proba = torch.softmax(out["logits"], dim=-1)[0].numpy()
+        return proba, {name: out[name][0].numpy() for name in self.heads}
 
 
 def _time_of(bar: Mapping[str, Any], time: pd.Timestamp | None) -> pd.Timestamp:

@@ -1,0 +1,203 @@
+"""Issue 10: what the library can do is reachable from the strategy file, through the run, the engine and replay.
+
+CPCV through `run` (purged and embargoed, paths assembled), meta-labels (position = side x act), return heads
+(the engine's forecasts equal the batch run's), sizing, filters and exits (the replay's trades equal the run's).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurotrade import pipeline
+from neurotrade._replay import backtest_bundle
+from neurotrade.audit import ColumnAudit, _check_cpcv_split
+from neurotrade.config import parse_strategy
+from neurotrade.data import synthetic_ohlcv
+from neurotrade.decision import DecisionEngine
+from neurotrade.features import build_features
+from neurotrade.labels import BUY, HOLD
+from neurotrade.pipeline import load_bundle, run
+from neurotrade.training import REPLAY_ATOL
+
+BASE = (
+    "data: {source: synthetic, bars: 900}\n"
+    "indicators: {rsi_14: {}, adx_14: {}, sma_5: {period: 5}, sma_20: {period: 20}}\n"
+    "nn_inputs: {indicators: [rsi_14, adx_14], context: {returns: [1, 5]}}\n"
+)
+
+
+def spec(name: str, extra: str):
+    return parse_strategy(f"name: {name}\n{BASE}{extra}")
+
+
+# CPCV -----------------------------------------------------------------------------------------------------------
+
+CPCV = spec(
+    "cpcv",
+    "split: {method: cpcv, groups: 4, test_groups: 2, embargo: 7}\n"
+    "labels: {type: zigzag, threshold_pct: 3, lookahead: 12}\n"
+    "training: {epochs: 2, class_weights: balanced}\ndecisions: {confidence_threshold: 0.34}\n",
+)
+
+
+@pytest.fixture(scope="module")
+def cpcv_run(tmp_path_factory: pytest.TempPathFactory):
+    return run(CPCV, home=tmp_path_factory.mktemp("cpcv"), progress=False)
+
+
+def test_cpcv_runs_a_model_per_split_and_reports_every_path(cpcv_run) -> None:
+    metrics = cpcv_run.metrics
+    assert len(metrics["folds"]) == math.comb(4, 2)
+    summary = metrics["aggregate"]["cpcv"]
+    assert len(summary["paths"]) == math.comb(3, 1) and summary["splits"] == 6
+    paths = pd.read_parquet(cpcv_run.run_dir / "paths.parquet")
+    assert list(paths.columns) == ["path_1", "path_2", "path_3"]
+    shown = summary["paths"][summary["shown_path"] - 1]
+    assert metrics["aggregate"]["strategy"]["sharpe"] == shown["sharpe"]  # the headline is the path it names
+    equity = pd.read_parquet(cpcv_run.run_dir / "equity.parquet")
+    np.testing.assert_array_equal(equity["strategy"].to_numpy(), paths[f"path_{summary['shown_path']}"].to_numpy())
+    sharpes = sorted(p["sharpe"] for p in summary["paths"] if p["sharpe"] is not None)
+    if sharpes:  # the lower median: never the flattering side
+        assert shown["sharpe"] == sharpes[(len(sharpes) - 1) // 2]
+
+
+def test_cpcv_purges_and_embargoes_every_split_of_the_run() -> None:
+    bars = synthetic_ohlcv(900, seed=CPCV.seed)
+    times = build_features(bars, CPCV).frame.index
+    table = pipeline.make_labels(bars, CPCV).loc[times]
+    checks = {name: ColumnAudit(name, "split") for name in ("purge", "embargo")}
+    folds = pipeline.make_splits(times, table["t1"], CPCV)
+    assert len(folds) == 6
+    ends = pd.DatetimeIndex(table["t1"])
+    for k, split in enumerate(folds):
+        _check_cpcv_split(k, split, times, table["t1"], 7, checks)
+        learned = np.union1d(split.train, split.validation)
+        for start, stop in split.segments:
+            # no training label's [t, t1] touches the group, nor starts in the embargo after its labels end
+            tested = split.test[(split.test >= start) & (split.test < stop)]
+            span_end = max(times[stop - 1], ends[tested].max())
+            assert not ((times[learned] <= span_end) & (ends[learned] >= times[start])).any()
+            after = np.searchsorted(times, span_end, side="right")
+            assert not ((learned >= after) & (learned < after + 7)).any()
+    assert checks["purge"].leaks == 0 and checks["embargo"].leaks == 0
+    assert checks["purge"].cuts == 6
+
+
+def test_the_cpcv_audit_catches_a_planted_unpurged_sample() -> None:
+    times = pd.date_range("2020-01-01", periods=120, freq="D", tz="UTC")
+    t1 = pd.Series(times).shift(-3)
+    folds = pipeline.make_splits(times, t1, CPCV)
+    split = folds[-1]  # tests the last two groups
+    start = split.segments[0][0]
+    planted = split.__class__(
+        **{**split.__dict__, "train": np.union1d(split.train, [start - 2])}  # its label reaches the test group
+    )
+    checks = {name: ColumnAudit(name, "split") for name in ("purge", "embargo")}
+    _check_cpcv_split(0, planted, times, t1, 7, checks)
+    assert checks["purge"].leaks == 1 and "not purged" in checks["purge"].first_leak.detail
+
+
+# Meta-labels ----------------------------------------------------------------------------------------------------
+
+META = spec(
+    "meta",
+    "labels: {type: triple_barrier, profit_take: 1.5, stop_loss: 1.5, max_holding: 10, "
+    "meta: {side: {fast: sma_5, slow: sma_20}}}\nsplit: {folds: 2}\n"
+    "training: {epochs: 3, class_weights: balanced}\ndecisions: {confidence_threshold: 0.5, allow_short: true}\n",
+)
+
+
+def test_meta_label_positions_are_side_times_act(tmp_path) -> None:
+    result = run(META, home=tmp_path, progress=False)
+    decisions = pd.read_parquet(result.run_dir / "decisions.parquet")
+    act = (decisions["p_buy"] >= 0.5).astype(int)
+    np.testing.assert_array_equal(decisions["target"].to_numpy(), (decisions["side"] * act).to_numpy())
+    assert set(decisions["side"].unique()) <= {-1, 0, 1} and (decisions["side"] != 0).any()
+    aggregate = result.metrics["aggregate"]
+    assert "primary" in aggregate and "primary" in pd.read_parquet(result.run_dir / "equity.parquet")
+    # the labels are act (BUY) or pass (HOLD), never SELL; no side, no label
+    table = pipeline.make_labels(synthetic_ohlcv(900, seed=META.seed), META)
+    assert set(table["label"].dropna().unique()) <= {float(HOLD), float(BUY)}
+    assert table.loc[table["side"] == 0, "label"].isna().all()
+    # the engine decides side x act bar by bar, exactly as the run did
+    engine = DecisionEngine.from_bundle(load_bundle("meta", home=tmp_path))
+    bars = synthetic_ohlcv(900, seed=META.seed)
+    last = result.metrics["folds"][-1]["window"]
+    seen = {}
+    for time, bar in bars.iterrows():
+        if time == pd.Timestamp(last["first"]):
+            engine.state = type(engine.state)()
+        decision = engine.update(bar, time=time)
+        if decision.ready and time >= pd.Timestamp(last["first"]):
+            seen[time] = (decision.side, decision.target, decision.proba[BUY])
+    batch = decisions[decisions["fold"] == 2]
+    assert list(seen) == list(batch.index)
+    np.testing.assert_array_equal([v[0] for v in seen.values()], batch["side"].to_numpy())
+    np.testing.assert_array_equal([v[1] for v in seen.values()], batch["target"].to_numpy())
+    np.testing.assert_allclose([v[2] for v in seen.values()], batch["p_buy"], rtol=0, atol=REPLAY_ATOL)
+
+
+# Return heads, sizing, filters, exits: the engine's replay equals the run -----------------------------------------
+
+HEADS = spec(
+    "heads",
+    "labels: {type: forward_return, horizon: 5, target: both}\nsplit: {folds: 2}\ntraining: {epochs: 3}\n"
+    "decisions: {confidence_threshold: 0.34, allow_short: true, sizing: kelly, min_bars_between_signals: 2, "
+    "min_expected_edge_pct: -5, max_trades_per_day: 1}\n"
+    "backtest: {stop_loss_pct: 2, trailing_stop_pct: 4, atr_stop: {period: 10, multiple: 2}}\n",
+)
+
+
+@pytest.fixture(scope="module")
+def heads_run(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("heads")
+    return run(HEADS, home=home, progress=False), home
+
+
+def test_replay_equals_the_run_with_heads_sizes_filters_and_stops(heads_run) -> None:
+    result, home = heads_run
+    last = result.metrics["folds"][-1]
+    out = backtest_bundle(HEADS, home=home, start=last["window"]["first"][:10], end=last["window"]["last"][:10])
+    batch = pd.read_parquet(result.run_dir / "decisions.parquet")
+    batch = batch[batch["fold"] == last["fold"]]
+    assert out.decisions.index.equals(batch.index)
+    for column in ("target", "signal", "size_reason"):
+        assert (out.decisions[column].to_numpy() == batch[column].to_numpy()).all(), column
+    np.testing.assert_allclose(out.decisions["pred_return"], batch["pred_return"], rtol=0, atol=REPLAY_ATOL)
+    np.testing.assert_allclose(out.decisions["size"], batch["size"], rtol=0, atol=1e-9)
+    trades = pd.read_parquet(result.run_dir / "trades.parquet")
+    trades = trades[trades["fold"] == last["fold"]].drop(columns="fold").reset_index(drop=True)
+    # The run's trades.parquet chains the folds (later folds compound on earlier equity), so quantities and P&L
+    # are scaled there; what each trade is (when, which side, at what prices, why it closed) must be the same.
+    same = ["entry_time", "exit_time", "side", "entry_price", "exit_price", "return_pct", "bars_held", "exit_reason"]
+    replayed = out.result.trades.reset_index(drop=True)[same]
+    pd.testing.assert_frame_equal(replayed, trades[same], check_exact=False, rtol=1e-9)
+    assert out.metrics["strategy"]["final_equity"] == pytest.approx(last["strategy"]["final_equity"], rel=1e-9)
+    forecasts = pd.read_parquet(result.run_dir / "forecasts.parquet")
+    assert {"pred_return", "realised_return"} <= set(forecasts.columns)
+    assert "return" in result.metrics["aggregate"]["forecasts"]
+
+
+def test_the_engine_tracks_what_the_backtest_holds_through_its_stops(heads_run) -> None:
+    result, home = heads_run
+    engine = DecisionEngine.from_bundle(load_bundle("heads", home=home))
+    bars = synthetic_ohlcv(900, seed=HEADS.seed)
+    decisions = pd.read_parquet(result.run_dir / "decisions.parquet")
+    last = result.metrics["folds"][-1]
+    first = pd.Timestamp(last["window"]["first"])
+    held = {}
+    for time, bar in bars.loc[: pd.Timestamp(last["window"]["last"])].iterrows():
+        if time == first:  # the run's fold starts flat, with fresh rules and no position
+            engine.state = type(engine.state)()
+            engine._exits = type(engine._exits)("next_open", stop_loss_pct=2, trailing_stop_pct=4, atr_stop_multiple=2)
+        decision = engine.update(bar, time=time)
+        if time >= first:
+            held[time] = decision.held
+    batch = decisions[decisions["fold"] == last["fold"]]
+    np.testing.assert_array_equal(np.sign(batch["position"].to_numpy()), [held[t] for t in batch.index])
+    reasons = pd.read_parquet(result.run_dir / "trades.parquet")["exit_reason"]
+    assert set(reasons) <= {"signal", "stop_loss", "take_profit", "trailing_stop", "atr_stop", "end"}
