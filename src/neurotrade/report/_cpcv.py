@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from neurotrade.report._figures import COLOURS, _layout, _times
 from neurotrade.report._html import format_value, table
 
-OTHER_PATHS = "rgba(120, 120, 120, 0.35)"
+OTHER_PATHS = "rgba(110, 110, 110, 0.6)"
 
 
 def path_value(row: Mapping[str, Any], key: str) -> float | None:
@@ -88,8 +88,9 @@ def path_sharpe_figure(cpcv: Mapping[str, Any]) -> go.Figure:
             pointpos=0,
             boxmean="sd",
             text=[f"path {r.get('path')}" for r in rows],
-            marker={"color": "#7f7f7f", "size": 7},
+            marker={"color": "#333", "size": 7},
             line={"color": "#555"},
+            fillcolor="rgba(127, 127, 127, 0.15)",  # light, so the points over it stay visible
             orientation="h",
         )
     )
@@ -166,8 +167,8 @@ def paths_table(cpcv: Mapping[str, Any]) -> str:
 
 
 def cpcv_parts(cpcv: Mapping[str, Any], paths: pd.DataFrame | None) -> list[Any]:
-    """The CPCV section: the headline sentence, the Sharpe distribution, every path's equity (when
-    ``paths.parquet`` exists) and the table of paths.
+    """The CPCV section: what a path is, the Sharpe distribution, every path's equity (when ``paths.parquet``
+    exists) and the table of paths. The headline sentence (:func:`headline`) belongs in the summary.
 
     Examples
     --------
@@ -175,7 +176,11 @@ def cpcv_parts(cpcv: Mapping[str, Any], paths: pd.DataFrame | None) -> list[Any]
     >>> [type(p).__name__ for p in parts]
     ['str', 'Figure', 'str']
     """
-    parts: list[Any] = [f"<p>{html.escape(headline(cpcv))}</p>", path_sharpe_figure(cpcv)]
+    intro = (
+        f"Each of the {len(cpcv.get('paths', []))} paths is a complete out-of-sample history, every group traded by "
+        "a model that never trained on it. The headline is the path with the median Sharpe ratio, marked below."
+    )
+    parts: list[Any] = [f"<p>{html.escape(intro)}</p>", path_sharpe_figure(cpcv)]
     if paths is not None and len(paths.columns):
         parts.append(paths_figure(paths, cpcv.get("shown_path")))
     parts.append(paths_table(cpcv))
