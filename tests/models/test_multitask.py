@@ -225,3 +225,11 @@ def test_the_classifier_trainer_trains_a_return_head_unchanged(model, target: st
     out = predict_outputs(net, x, val)
     assert np.corrcoef(out["ret"], ret[val])[0, 1] > 0.8
     assert (out["proba"].argmax(axis=1) == y[val]).mean() > 0.6
+
+
+def test_predict_proba_is_the_softmax_of_forward_in_eval_mode() -> None:
+    net = build_network(strategy(MLPSpec(hidden=[8]), "both"), 4)
+    x = torch.randn(5, 4)
+    proba = net.predict_proba(x)
+    assert net.training and proba.dtype == torch.float64
+    torch.testing.assert_close(proba, torch.softmax(net.eval()(x).double(), dim=-1))

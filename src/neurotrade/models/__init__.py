@@ -1,4 +1,5 @@
-"""The networks, behind one factory keyed by ``model.type``, and the baselines that run beside them."""
+"""The networks, behind one factory keyed by ``model.type`` (and :func:`build_network` for a whole strategy, return
+heads included), the baselines that run beside them, and the regime-change score of the regime model's latents."""
 
 # The model modules register their builders when imported.
 from neurotrade.models import _baselines, _ensemble, _neuro_fuzzy, _regime, _sequence  # noqa: F401

@@ -227,6 +227,16 @@ class ReturnHeadModel(nn.Module):
             )
         self.class_edges.copy_(torch.tensor([lower, upper], dtype=self.class_edges.dtype))
 
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(B, 3)`` in float64, in eval mode, as every model of the zoo gives them."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.softmax(self(x).double(), dim=-1)
+        finally:
+            self.train(was_training)
+
     def init_from(self, x: np.ndarray) -> None:
         """Hand the training rows to the body's ``init_from`` (a neuro-fuzzy body places its sets); else nothing."""
         if hasattr(self.body, "init_from"):
