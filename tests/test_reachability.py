@@ -7,6 +7,7 @@ CPCV through `run` (purged and embargoed, paths assembled), meta-labels (positio
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -201,3 +202,76 @@ def test_the_engine_tracks_what_the_backtest_holds_through_its_stops(heads_run) 
     np.testing.assert_array_equal(np.sign(batch["position"].to_numpy()), [held[t] for t in batch.index])
     reasons = pd.read_parquet(result.run_dir / "trades.parquet")["exit_reason"]
     assert set(reasons) <= {"signal", "stop_loss", "take_profit", "trailing_stop", "atr_stop", "end"}
+
+
+# Every new key: a located error for a bad value ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "split: {method: cpcv, groups: 4, test_groups: 4}",
+            "<string>:5 split: test_groups (4) must be fewer than groups (4)",
+        ),
+        ("split: {method: cpcv, groups: 20, test_groups: 10}", "make 184756 models to train"),
+        ("split: {method: cpcv, validation: 1.5}", "split.validation: must be a number"),
+        ("labels: {type: triple_barrier, meta: {side: {fast: sma_5}}}", "labels.meta.side: a crossover needs both"),
+        ("labels: {type: triple_barrier, meta: {side: {fast: sma_5, slow: sma_99}}}", "labels.meta.side.slow:"),
+        ("labels: {type: triple_barrier, meta: {side: {indicator: rsi_14}}}", "a threshold rule needs a level"),
+        ("labels: {type: triple_barrier, meta: {side: {bundle: x, fast: sma_5, slow: sma_20}}}", "exactly one rule"),
+        ("labels: {type: zigzag, meta: {side: {fast: sma_5, slow: sma_20}}}", "labels.meta: unknown key"),
+        ("labels: {type: forward_return, target: regresion}", "did you mean 'regression'?"),
+        ("labels: {type: forward_return, target: both}\nmodel: {type: regime}", "cannot take (the regime model"),
+        ("decisions: {sizing: kelley}", "decisions.sizing: must be one of"),
+        ("decisions: {max_leverage: 20}", "decisions.max_leverage:"),
+        ("decisions: {kelly_fraction: 0}", "decisions.kelly_fraction:"),
+        ("decisions: {min_bars_between_signals: -1}", "decisions.min_bars_between_signals:"),
+        ("decisions: {max_trades_per_day: 0}", "decisions.max_trades_per_day:"),
+        ("decisions: {min_expected_edge_pct: .nan}", "decisions.min_expected_edge_pct:"),
+        ("backtest: {stop_loss_pct: 100}", "backtest.stop_loss_pct:"),
+        ("backtest: {trailing_stop_pct: 0}", "backtest.trailing_stop_pct:"),
+        ("backtest: {take_profit_pct: true}", "backtest.take_profit_pct:"),
+        ("backtest: {atr_stop: {period: 0}}", "backtest.atr_stop.period:"),
+        ("backtest: {atr_stop: {multiple: -1}}", "backtest.atr_stop.multiple:"),
+    ],
+)
+def test_every_new_key_is_validated_with_a_located_error(extra: str, message: str) -> None:
+    from neurotrade.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        spec("bad", extra)
+
+
+REGIME = spec(
+    "regime_heads",
+    "split: {folds: 2}\nmodel: {type: regime, lookback: 8, d_model: 8, heads: 2, layers: 1, latent_dim: 2, "
+    "change_window: 10}\ntraining: {epochs: 2}\n"
+    "decisions: {confidence_threshold: 0.34, allow_short: true, sizing: volatility_target}\n",
+)
+
+
+def test_the_regime_heads_reach_the_trace_the_engine_and_the_report(tmp_path) -> None:
+    result = run(REGIME, home=tmp_path, progress=False)
+    decisions = pd.read_parquet(result.run_dir / "decisions.parquet")
+    assert {"pred_return", "pred_vol", "regime_change"} <= set(decisions.columns)
+    assert (decisions["pred_vol"] > 0).all() and decisions["regime_change"].notna().any()
+    forecasts = pd.read_parquet(result.run_dir / "forecasts.parquet")
+    assert {"pred_vol", "realised_vol", "regime_change"} <= set(forecasts.columns)
+    assert set(result.metrics["aggregate"]["forecasts"]) == {"return", "volatility"}
+    engine = DecisionEngine.from_bundle(load_bundle("regime_heads", home=tmp_path))
+    last = result.metrics["folds"][-1]["window"]
+    batch = decisions[decisions["fold"] == 2]
+    seen = {}
+    for time, bar in synthetic_ohlcv(900, seed=REGIME.seed).iterrows():
+        if time == pd.Timestamp(last["first"]):
+            engine.state = type(engine.state)()
+        decision = engine.update(bar, time=time)
+        if time >= pd.Timestamp(last["first"]):
+            seen[time] = decision
+    assert list(seen) == list(batch.index)
+    for column in ("pred_return", "pred_vol", "regime_change"):
+        live = np.array([seen[t].outputs[column] for t in batch.index])
+        np.testing.assert_allclose(live, batch[column], rtol=1e-7, atol=REPLAY_ATOL, err_msg=column)
+    np.testing.assert_array_equal([seen[t].target for t in batch.index], batch["target"])
+    np.testing.assert_allclose([seen[t].size for t in batch.index], batch["size"], rtol=1e-9, atol=1e-12)

@@ -140,13 +140,20 @@ def test_filters_are_off_by_default_and_veto_when_asked(replayed_run: tuple, rep
     spec, bars, name, last = replayed_run
     bundle = load_bundle(name, home=replay_home)
     engine = DecisionEngine.from_bundle(bundle)
-    assert engine.rules == DecisionRules(spec.decisions.confidence_threshold, spec.decisions.allow_short)
+    fitted = bundle.documents["decisions"]
+    assert engine.rules == DecisionRules.from_spec(
+        spec,
+        expected_move_pct=fitted["expected_move_pct"],
+        periods_per_year=fitted["periods_per_year"],
+        horizon=fitted["horizon"],
+    )
+    assert engine.rules.min_edge_pct is None and engine.rules.min_bars_between_signals == 0
     spaced = DecisionEngine.from_bundle(bundle, min_bars_between_signals=5)
     targets = np.array([d.target for d in (spaced.update(bar) for _, bar in bars.iterrows()) if d.ready])
     changes = np.flatnonzero(np.diff(targets)) + 1
     assert len(changes) > 1 and np.diff(changes).min() >= 5
     edgy = DecisionEngine.from_bundle(bundle, min_edge_pct=0.0)
-    assert edgy.rules.expected_move_pct == spec.labels.threshold_pct
+    assert edgy.rules.expected_move_pct == fitted["expected_move_pct"] > 0  # the training labels' average move
     assert edgy.rules.round_trip_cost_pct == pytest.approx(2 * (0.05 + 0.02))
     never = DecisionEngine.from_bundle(bundle, min_edge_pct=100.0)
     assert {d.target for d in _replay(never, bars, last.index[0])} == {0}

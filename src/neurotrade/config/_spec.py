@@ -656,9 +656,14 @@ class Strategy(Section):
     def _return_head_fits_the_model(self) -> Strategy:
         target = getattr(self.labels, "target", "classification")
         if target != "classification" and self.model.type in ("regime", "ensemble"):
+            why = (
+                "the regime model has its own return and volatility heads"
+                if self.model.type == "regime"
+                else "an ensemble's combiner weighs its members' class probabilities"
+            )
             raise ValueError(
-                f"labels.target: {target} adds a return head to the network, which a {self.model.type} model cannot "
-                "take (the regime model has its own return and volatility heads); use target: classification"
+                f"labels.target: {target} adds a return head to the network, which the {self.model.type} model "
+                f"cannot take ({why}); use target: classification"
             )
         return self
 

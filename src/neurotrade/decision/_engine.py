@@ -197,10 +197,12 @@ class DecisionEngine:
         bundle
             A loaded bundle (:func:`neurotrade.load_bundle`).
         rules
-            Decision rules to use instead of the spec's.
+            Decision rules to use instead of the bundle's (the spec's ``decisions`` with the expected move,
+            horizon and bars per year its run fitted and saved in ``decisions.json``).
         **filters
-            Filters on top of the spec's rules: ``min_bars_between_signals``, ``min_edge_pct``, and for the
-            latter ``expected_move_pct`` (default: a zigzag label's ``threshold_pct``); the round-trip cost comes
+            Filters on top of those rules: ``min_bars_between_signals``, ``max_trades_per_day``, ``min_edge_pct``,
+            and for the latter ``expected_move_pct`` (default: the bundle's fitted one; for a bundle without it,
+            a zigzag label's ``threshold_pct``); the round-trip cost comes
             from the spec's ``backtest`` section (twice commission plus slippage).
 
         Raises
@@ -237,13 +239,14 @@ class DecisionEngine:
         else:  # a bundle saved before the rules were fitted per fold: the spec's plain rules
             base = DecisionRules(strategy.decisions.confidence_threshold, strategy.decisions.allow_short)
         if filters:
-            if "min_edge_pct" in filters:
+            if "min_edge_pct" in filters and not base.expected_move_pct:
+                # A bundle that fitted no expected move (saved before issue 10): the zigzag's threshold stands in.
                 labels = strategy.labels
                 filters.setdefault("expected_move_pct", float(getattr(labels, "threshold_pct", 0.0)))
                 bt = strategy.backtest
                 filters.setdefault("round_trip_cost_pct", 2.0 * (bt.commission_pct + bt.slippage_pct))
             unknown = set(filters) - {"min_bars_between_signals", "min_edge_pct", "expected_move_pct"}
-            unknown -= {"round_trip_cost_pct"}
+            unknown -= {"round_trip_cost_pct", "max_trades_per_day"}
             if unknown:
                 raise ModelError(
                     f"unknown filter(s) {sorted(unknown)}; the engine knows min_bars_between_signals, min_edge_pct, "
