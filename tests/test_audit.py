@@ -99,8 +99,8 @@ def test_catches_a_daily_feature_used_before_the_day_closes(monkeypatch) -> None
 def test_catches_a_label_that_claims_more_than_its_t1(monkeypatch) -> None:
     original = pipeline.make_labels
 
-    def early_t1(bars, spec):
-        labels = original(bars, spec)
+    def early_t1(bars, spec, **where):
+        labels = original(bars, spec, **where)
         labels["t1"] = labels.index.to_series().where(labels["t1"].notna())  # says it ends at t: it does not
         return labels
 
@@ -217,8 +217,8 @@ def test_catches_terciles_fitted_on_every_row(monkeypatch) -> None:
 def test_catches_fuzzy_sets_placed_on_every_row(monkeypatch) -> None:
     original = _folds._prepare
 
-    def every_row(net, x, train, extras):
-        original(net, x, np.arange(len(x)), extras)
+    def every_row(net, x, train, extras, quantiles=None):
+        original(net, x, np.arange(len(x)), extras, quantiles)
 
     monkeypatch.setattr(_folds, "_prepare", every_row)
     assert leaking(audit(ROLLING_FUZZY, cuts=3)) == {"model preparation"}

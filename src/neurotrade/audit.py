@@ -673,7 +673,8 @@ def _fitted_state(
     # before it gets this far, and the feature columns report it). They cost more than everything else here put
     # together (the kNN compares every row with every earlier one), and their fitting code is the same in every
     # fold, so they are refitted for the first fold only, on the rows up to the end of its test window.
-    end = len(frame) if split.trading_end is None else split.trading_end + 1
+    # A CPCV split trains on groups after its test groups too: its baselines see every row.
+    end = len(frame) if split.trading_end is None or split.segments is not None else split.trading_end + 1
     if with_baselines and finite and np.isfinite(x[first:end]).all():
         t1 = table["t1"].iloc[:end]
         probabilities = _folds._baselines(x[:end], y[:end], frame.index[:end], t1, train, val, first)
