@@ -275,3 +275,26 @@ def test_the_regime_heads_reach_the_trace_the_engine_and_the_report(tmp_path) ->
         np.testing.assert_allclose(live, batch[column], rtol=1e-7, atol=REPLAY_ATOL, err_msg=column)
     np.testing.assert_array_equal([seen[t].target for t in batch.index], batch["target"])
     np.testing.assert_allclose([seen[t].size for t in batch.index], batch["size"], rtol=1e-9, atol=1e-12)
+
+
+def test_a_saved_bundle_can_be_the_primary_and_its_in_sample_sides_are_flagged(tmp_path) -> None:
+    primary = spec(
+        "prim",
+        "labels: {type: forward_return, horizon: 5}\nsplit: {folds: 2}\ntraining: {epochs: 3}\n"
+        "decisions: {confidence_threshold: 0.34, allow_short: true}\n",
+    )
+    run(primary, home=tmp_path, progress=False)
+    meta = spec(
+        "meta_on_bundle",
+        "labels: {type: triple_barrier, max_holding: 10, meta: {side: {bundle: prim}}}\nsplit: {folds: 2}\n"
+        "training: {epochs: 2}\ndecisions: {allow_short: true}\n",
+    )
+    result = run(meta, home=tmp_path, progress=False)
+    assert any(
+        "primary bundle prim/latest-1d was trained on bars up to" in w for w in result.metrics["aggregate"]["warnings"]
+    )
+    decisions = pd.read_parquet(result.run_dir / "decisions.parquet")
+    # the side is the primary bundle's own decision at each bar, as its engine decides it
+    engine = DecisionEngine.from_bundle(load_bundle("prim", home=tmp_path))
+    targets = {t: engine.update(bar, time=t).target for t, bar in synthetic_ohlcv(900, seed=meta.seed).iterrows()}
+    np.testing.assert_array_equal(decisions["side"].to_numpy(), [targets[t] for t in decisions.index])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from neurotrade import data, labels, splits
+from neurotrade._workspace import resolve_home
 from neurotrade.config import DataSpec, Strategy
 from neurotrade.errors import DataError
 from neurotrade.features import Standardizer
@@ -100,7 +101,7 @@ def make_labels(
         elif side is None:
             from neurotrade._primary import primary_side
 
-            side = primary_side(bars, spec, home=home if home is not None else Path("."))
+            side = primary_side(bars, spec, home=resolve_home(home))
         out = labels.triple_barrier_labels(
             close,
             profit_take=spec_labels.profit_take,
@@ -239,5 +240,5 @@ def decision_context(bars: pd.DataFrame, spec: Strategy, *, home: Path | None = 
     if getattr(spec.labels, "meta", None) is not None:
         from neurotrade._primary import primary_side
 
-        out["side"] = primary_side(bars, spec, home=home if home is not None else Path("."))
+        out["side"] = primary_side(bars, spec, home=resolve_home(home))
     return out

@@ -216,6 +216,10 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
         raise
     resumed = _resumed_folds(runs, seeds)
     folds, metrics = runs[0]
+    primary_warning = _primary_in_sample(spec, home_dir, folds)
+    if primary_warning:
+        log.warning("%s", primary_warning)
+        metrics["aggregate"]["warnings"].append(primary_warning)
     if claimed.resumed:
         metrics["resumed"] = {"checkpoints": str(claimed.path), "folds": resumed}
     metrics["model"] = describe_model(folds[-1].model, features.resolved_features, folds[-1], spec)
@@ -375,6 +379,24 @@ def count_trials(
     if others:
         source += f"; {others} more were tried on other versions of {instrument} data and are not counted"
     return max(counted, stated or 0), source
+
+
+def _primary_in_sample(spec: Strategy, home: Path, folds: list[Fold]) -> str | None:
+    """A primary bundle (meta-labelling) trained on bars the run tests would hand the meta model in-sample sides:
+    say so, since the primary's and the combined numbers before its training end flatter both."""
+    meta = getattr(spec.labels, "meta", None)
+    if meta is None or meta.side.bundle is None:
+        return None
+    name = meta.side.bundle if "/" in meta.side.bundle else f"{meta.side.bundle}/latest-{spec.data.timeframe}"
+    until = _load_bundle(home / "models", name).documents.get("split", {}).get("trained_until")
+    first = min(f.window[0] for f in folds)
+    if until is None or pd.Timestamp(until) < first:
+        return None
+    return (
+        f"the primary bundle {name} was trained on bars up to {until[:10]}, after the first traded bar "
+        f"{first.date()}: its sides before then are in sample, so the primary's and primary + meta numbers "
+        "there flatter both; train the primary on earlier data"
+    )
 
 
 def trained_until(fold: Fold, t1: pd.Series) -> str | None:

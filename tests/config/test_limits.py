@@ -233,14 +233,18 @@ def _leaf_types(tp: Any) -> list[Any]:
 SECTIONS: set[type[BaseModel]] = set()
 _sections(Strategy, SECTIONS)
 # Fuzzy set breakpoints are values of the indicator they describe: finite, but not bounded by the spec.
-UNBOUNDED_VALUES = {("BellSet", f) for f in ("center", "width", "slope")} | {
-    ("GaussianSet", "mean"),
-    ("GaussianSet", "sigma"),
-    ("SigmoidSet", "center"),
-    ("SigmoidSet", "slope"),
-    ("TrapezoidalSet", "points"),
-    ("TriangularSet", "points"),
-} | {("PrimarySide", f) for f in ("long_below", "long_above", "short_above", "short_below")}  # indicator units
+UNBOUNDED_VALUES = (
+    {("BellSet", f) for f in ("center", "width", "slope")}
+    | {
+        ("GaussianSet", "mean"),
+        ("GaussianSet", "sigma"),
+        ("SigmoidSet", "center"),
+        ("SigmoidSet", "slope"),
+        ("TrapezoidalSet", "points"),
+        ("TriangularSet", "points"),
+    }
+    | {("PrimarySide", f) for f in ("long_below", "long_above", "short_above", "short_below")}
+)  # indicator units
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS, key=lambda m: m.__name__), ids=lambda m: m.__name__)
