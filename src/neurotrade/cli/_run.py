@@ -183,8 +183,10 @@ def render_summary(result: RunResult) -> None:
     )
     test = aggregate["classification"]
     if test.get("samples"):
+        # CPCV tests every sample in several splits: the count is of predictions, each sample's once per path.
+        what = f"test predictions ({len(cpcv['paths'])} per labelled sample)" if cpcv else "labelled test samples"
         console.print(
-            f"classifier on {test['samples']} labelled test samples: accuracy {test['accuracy']:.3f} "
+            f"classifier on {test['samples']} {what}: accuracy {test['accuracy']:.3f} "
             f"(always {test['majority_class']}: {test['majority_rate']:.3f}), log loss {test['log_loss']:.3f}",
             highlight=False,
         )
