@@ -12,6 +12,7 @@ from numba import njit
 __all__ = [
     "EXIT_ATR_STOP",
     "EXIT_END",
+    "EXIT_MARGIN_CALL",
     "EXIT_REASONS",
     "EXIT_SIGNAL",
     "EXIT_STOP_LOSS",
@@ -21,6 +22,7 @@ __all__ = [
     "FILL_SAME_CLOSE",
     "allocate_books",
     "close_position",
+    "margin_level",
     "open_position",
     "simulate_target_kernel",
 ]
@@ -35,7 +37,8 @@ EXIT_TRAILING_STOP = 3
 EXIT_END = 4
 # Appended, never inserted: the codes above are stored in results and compared by tests.
 EXIT_ATR_STOP = 5
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end", "atr_stop")
+EXIT_MARGIN_CALL = 6
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "end", "atr_stop", "margin_call")
 
 
 @njit(cache=True)
@@ -256,6 +259,95 @@ def _stop_exit(
 
 
 @njit(cache=True)
+def _exit_in_bar(
+    side: int,
+    open_: float,
+    high: float,
+    low: float,
+    cash: float,
+    units: float,
+    stops_on: bool,
+    entry_ref: float,
+    best: float,
+    check_open: bool,
+    stop_loss: float,
+    take_profit: float,
+    trailing_stop: float,
+    atr_distance: float,
+):
+    """The exit a held position meets in this bar, stops and margin call: ``(reason, market price)``, -1 for none.
+
+    The margin call: equity ``cash + units * price`` reaches zero at the price ``-cash / units`` (a long
+    bought with a loan, a short). It is checked at the open for every position (one opened at this open
+    too: costs alone could have put it there), and over the range. Which of a stop and the margin call
+    comes first follows the path of the price: the open is seen first, so a stop or target filled at the
+    open (a gap) stands unless the open is beyond the margin level too (then the account is ruined at the
+    open). Inside the range, a stop and the margin level lie on the same side of the open, so the price
+    reaches the nearer one first: a stop nearer than the margin level fills at its level; one beyond it
+    never comes, the margin call does. A target and the margin level both inside the range sit on either
+    side of the open and their order is unknown: the worse outcome, the margin call, is taken (as a stop
+    is over a target in :func:`_stop_exit`). An unlevered long has cash >= 0, a margin level <= 0, and is
+    never called.
+    """
+    reason = -1
+    base = 0.0
+    if stops_on:
+        reason, base = _stop_exit(
+            side, open_, high, low, entry_ref, best, check_open, stop_loss, take_profit, trailing_stop, atr_distance
+        )
+    margin, at = _margin_at_open(side, open_, cash, units)
+    if margin >= 0:
+        return margin, at
+    # A fill at the open (a gap through a stop or a target) comes before anything in the range.
+    if reason >= 0 and base == open_:
+        return reason, base
+    ruin = margin_level(cash, units)
+    if side > 0:
+        if low <= ruin:
+            if reason >= 0 and reason != EXIT_TAKE_PROFIT and base > ruin:
+                return reason, base
+            return EXIT_MARGIN_CALL, ruin
+        return reason, base
+    if high >= ruin:
+        if reason >= 0 and reason != EXIT_TAKE_PROFIT and base < ruin:
+            return reason, base
+        return EXIT_MARGIN_CALL, ruin
+    return reason, base
+
+
+@njit(cache=True)
+def margin_level(cash: float, units: float) -> float:
+    """The price at which a position's equity ``cash + units * price`` is zero: ``-cash / units``.
+
+    Above 0 for a long bought partly with a loan (cash < 0) and for a short (units < 0, cash > 0); at or
+    below 0, never reached, for a long paid in full.
+    """
+    return -cash / units
+
+
+@njit(cache=True)
+def _margin_at_open(side: int, open_: float, cash: float, units: float):
+    """A margin call at the open, when it is already at or beyond the margin level: ``(reason, price)``."""
+    ruin = margin_level(cash, units)
+    if (open_ <= ruin) if side > 0 else (open_ >= ruin):
+        return EXIT_MARGIN_CALL, open_
+    return -1, 0.0
+
+
+@njit(cache=True)
+def _after_exit(cash: float, reason: int, ruined: bool):
+    """The cash and ruin after an exit: ``(cash, ruined)``.
+
+    A margin call leaves no equity: what rounding of the fill at the margin level leaves above zero is
+    dropped, so the account reads as ruined (equity <= 0) on the bar of its liquidation. Any exit whose
+    costs took the last of the equity ruins the account too.
+    """
+    if reason == EXIT_MARGIN_CALL:
+        cash = min(cash, 0.0)
+    return cash, ruined or cash <= 0.0
+
+
+@njit(cache=True)
 def simulate_target_kernel(
     open_: np.ndarray,
     high: np.ndarray,
@@ -281,6 +373,10 @@ def simulate_target_kernel(
     ``atr_distance[d]`` is the distance in price from the entry's market price of the ATR stop of an
     entry decided at bar d (the ATR multiple times the ATR at d), NaN for no ATR stop.
 
+    A held position whose equity reaches zero inside a bar is liquidated there (a margin call, see
+    :func:`_exit_in_bar`), and an account left with no equity by any exit is ruined: it opens nothing
+    more, and its equity stays at the cash the last exit left.
+
     Returns ``(equity, position, fills, n_fills, trades, n_trades, n_skipped)`` where ``fills`` is a
     tuple ``(bar, side, price, quantity, commission, at_end, symbol)`` and ``trades`` a tuple
     ``(entry_bar, exit_bar, side, entry_price, exit_price, quantity, pnl, return_pct, costs, at_end,
@@ -295,7 +391,7 @@ def simulate_target_kernel(
     # target, plus the first; each trade has two fills. Sizing the books by that bound rather than by
     # the bars keeps a million-bar run from allocating hundreds of megabytes it never writes.
     # A size of 0 or a skipped entry only delays an entry within the same run of the target, so the
-    # bound holds for them too.
+    # bound holds for them too; a margin call ends the entries.
     changes = 1
     previous = 0.0
     atr_on = False
@@ -316,6 +412,8 @@ def simulate_target_kernel(
     n_skipped = 0
     # The side a stop closed: the target must move off it before a position is taken again.
     blocked = 0
+    # No equity left (a margin call, or an exit whose costs took the last of it): nothing is opened again.
+    ruined = False
 
     # The open trade, remembered until it is closed.
     entry_bar = -1
@@ -327,12 +425,18 @@ def simulate_target_kernel(
     entry_atr = np.nan  # the ATR stop's distance, fixed by the entry's decision bar
 
     for i in range(n):
-        # 1. The stops of a position held since before this bar, checked over the whole bar, when
-        #    the fill happens at the close (a position opened at an open is checked below).
-        if fill_mode == FILL_SAME_CLOSE and stops_on and side != 0:
-            reason, base = _stop_exit(
-                side, open_[i], high[i], low[i], entry_ref, best, True, stop_loss, take_profit, trailing_stop, entry_atr
-            )
+        # 1. The exits of a position held since before this bar. When the fill happens at the close, the
+        #    stops and the margin call are checked over the whole bar. When it happens at the open, only a
+        #    margin call at the open comes before that fill (the account is ruined before any order of the
+        #    trader's fills); the rest of the bar is checked in 3.
+        if side != 0:
+            if fill_mode == FILL_SAME_CLOSE:
+                reason, base = _exit_in_bar(
+                    side, open_[i], high[i], low[i], cash, units, stops_on, entry_ref, best, True,
+                    stop_loss, take_profit, trailing_stop, entry_atr,
+                )  # fmt: skip
+            else:
+                reason, base = _margin_at_open(side, open_[i], cash, units)
             if reason >= 0:
                 cash += close_position(
                     fills, trades, n_fills, n_trades, 0, i, base, side, units, entry_bar, entry_price,
@@ -343,7 +447,8 @@ def simulate_target_kernel(
                 blocked = side
                 units = 0.0
                 side = 0
-            else:
+                cash, ruined = _after_exit(cash, reason, ruined)
+            elif fill_mode == FILL_SAME_CLOSE:
                 best = max(best, high[i]) if side > 0 else min(best, low[i])
 
         # 2. The fill of the decision: at this bar's open for the previous close's decision, or at this close.
@@ -376,8 +481,10 @@ def simulate_target_kernel(
                 n_trades += 1
                 units = 0.0
                 side = 0
-            # A size of 0 is a decision to stay out, not an entry the money could not pay: nothing to count.
-            if desired != side and may_open and size[decided] > 0.0:
+                cash, ruined = _after_exit(cash, EXIT_SIGNAL, ruined)
+            # A size of 0 is a decision to stay out, not an entry the money could not pay: nothing to count;
+            # nor is a ruined account's target, which no longer trades.
+            if desired != side and may_open and size[decided] > 0.0 and not ruined:
                 # Flat here, so equity is cash. A size above 1 spends more than the cash: a margin loan.
                 new_units, delta, price, comm, slip = open_position(
                     fills, n_fills, 0, i, base, desired, size[decided] * cash,
@@ -398,12 +505,12 @@ def simulate_target_kernel(
                 else:
                     n_skipped += 1
 
-        # 3. With fills at the open, the stops run over the rest of this bar; a gap at the open only
-        #    concerns a position held from before it.
-        if fill_mode == FILL_NEXT_OPEN and stops_on and side != 0:
+        # 3. With fills at the open, the stops and the margin call run over the rest of this bar; a gap
+        #    through a stop at the open only concerns a position held from before it.
+        if fill_mode == FILL_NEXT_OPEN and side != 0:
             check_open = held_before and entry_bar < i
-            reason, stop_base = _stop_exit(
-                side, open_[i], high[i], low[i], entry_ref, best, check_open,
+            reason, stop_base = _exit_in_bar(
+                side, open_[i], high[i], low[i], cash, units, stops_on, entry_ref, best, check_open,
                 stop_loss, take_profit, trailing_stop, entry_atr,
             )  # fmt: skip
             if reason >= 0:
@@ -416,6 +523,7 @@ def simulate_target_kernel(
                 blocked = side
                 units = 0.0
                 side = 0
+                cash, ruined = _after_exit(cash, reason, ruined)
             else:
                 best = max(best, high[i]) if side > 0 else min(best, low[i])
 

@@ -66,8 +66,21 @@ def simulate(
     fill while the target stays. A size above 1 is
     leverage: a long spends ``size * equity``, more than its cash, which goes negative (a margin loan,
     charged no interest); a short sells units worth ``size * equity``. Equity stays
-    ``cash + units * price`` either way, and an entry decided while the equity is not positive is
-    skipped.
+    ``cash + units * price`` either way.
+
+    Margin call: a held position's equity ``cash + units * price`` is zero at the price
+    ``p* = -cash / units`` (above the price for a short, below it for a long bought with a loan; a long of
+    size <= 1 has none and is never called). When a bar reaches p* (a long's low <= p*, a short's high >=
+    p*) the position is liquidated in that bar at p*, or at the open when the bar opens beyond it (a gap),
+    with slippage and commission as any fill (so the equity may end a little below zero, never more than
+    that fill's costs below it, except through a gap), and ``exit_reason`` ``"margin_call"``. **The account
+    is then ruined**: nothing more is opened in this backtest, and the equity stays at what the liquidation
+    left (the cash; 0 when rounding would leave a crumb above it) for every later bar. An exit whose costs
+    leave no equity ends the trading the same way. A margin call is checked where the stops are: with
+    fills at the open, a margin call at the open comes before the decision's fill. Within a bar the price
+    reaches the nearer of a stop and p* first (they lie on the same side), so a stop short of p* fills at
+    its level and p* otherwise; a target and p* both in one bar's range are met in an unknown order, and
+    the worse outcome, the margin call, is taken.
 
     Stops (all optional, in percent): ``stop_loss_pct`` and ``take_profit_pct`` are levels at that
     distance from the entry's market price (the open or close it filled at, before slippage);
@@ -116,7 +129,8 @@ def simulate(
         Trailing stop in percent of the best price since entry, in (0, 100); None for none.
     size
         Share of the equity an entry decided at each bar takes, in [0, 10], one per bar (a Series on
-        the bars' index or an array of their length); None for ``fraction`` everywhere.
+        the bars' index or an array of their length); None for ``fraction`` everywhere. Above 1 an
+        account can be margin-called (see above).
     atr
         Average true range at each bar's close, >= 0 or NaN, one per bar; only with
         ``atr_stop_multiple``.
@@ -172,7 +186,9 @@ def simulate(
     wanted = _check_target(target, bars.index)
     sizes = np.full(len(bars), fraction) if size is None else _check_sizes(size, bars.index)
     atr_distance = _check_atr(atr, atr_stop_multiple, bars.index)
-    if stop_loss or take_profit or trailing or atr_stop_multiple is not None:
+    # Stops and margin calls read the range; a margin call needs leverage or a short.
+    margin = bool((sizes > 1.0).any() or (wanted < 0.0).any())
+    if stop_loss or take_profit or trailing or atr_stop_multiple is not None or margin:
         _check_ranges(prices, bars.index)
 
     equity, position, fills, n_fills, trades, n_trades, n_skipped = simulate_target_kernel(
@@ -332,7 +348,7 @@ def _check_percent(name: str, value: object, *, high: float, hint: str) -> float
 
 
 def _check_ranges(prices: dict[str, np.ndarray], index: pd.DatetimeIndex) -> None:
-    """Stops read the bar's range, so it must hold the open and the close."""
+    """Stops and margin calls read the bar's range, so it must hold the open and the close."""
     inside = (prices["low"] <= np.minimum(prices["open"], prices["close"])) & (
         np.maximum(prices["open"], prices["close"]) <= prices["high"]
     )
@@ -342,7 +358,8 @@ def _check_ranges(prices: dict[str, np.ndarray], index: pd.DatetimeIndex) -> Non
         values = ", ".join(f"{c}={float(prices[c][row])!r}" for c in _PRICE_COLUMNS)
         raise BacktestError(
             f"bars row {row} ({index[row]}) has a range that does not hold its open and close ({values}; "
-            f"{bad.size} such row(s) in all); stops need low <= open, close <= high: validate or repair the bars"
+            f"{bad.size} such row(s) in all); stops need low <= open, close <= high (so does the margin call "
+            "of a short or a size above 1): validate or repair the bars"
         )
 
 
