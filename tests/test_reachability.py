@@ -298,3 +298,56 @@ def test_a_saved_bundle_can_be_the_primary_and_its_in_sample_sides_are_flagged(t
     engine = DecisionEngine.from_bundle(load_bundle("prim", home=tmp_path))
     targets = {t: engine.update(bar, time=t).target for t, bar in synthetic_ohlcv(900, seed=meta.seed).iterrows()}
     np.testing.assert_array_equal(decisions["side"].to_numpy(), [targets[t] for t in decisions.index])
+
+
+# Review of issue 10: the sceptic's path -------------------------------------------------------------------------
+
+
+def test_the_audit_passes_cpcv_with_a_return_head() -> None:
+    # Regression: the audit used to perturb every bar after one cut, which under CPCV includes the training
+    # samples' own bars after the test groups, and reported a false leak in the return head's target scale.
+    from neurotrade.audit import audit
+
+    both = spec(
+        "cpcv_both",
+        "labels: {type: forward_return, horizon: 5, target: both}\n"
+        "split: {method: cpcv, groups: 4, test_groups: 2, embargo: 5}\ntraining: {epochs: 1}\n",
+    )
+    report = audit(both, cuts=3)
+    assert report.ok, report.leaks
+
+
+def test_cpcv_refuses_an_embargo_shorter_than_what_a_sample_reads(tmp_path) -> None:
+    from neurotrade.errors import ConfigError
+
+    lagged = spec("cpcv_lags", "split: {method: cpcv, groups: 4, test_groups: 2, embargo: 1}\ntraining: {epochs: 1}\n")
+    lagged = lagged.model_copy(update={"nn_inputs": lagged.nn_inputs.model_copy(update={"lookback_periods": 3})})
+    with pytest.raises(ConfigError, match=r"split.embargo is 1 bars, but each sample's input reads 3 earlier rows"):
+        run(lagged, home=tmp_path, progress=False)
+
+
+def test_cpcv_refuses_a_test_group_shorter_than_the_lookback(tmp_path) -> None:
+    from neurotrade.errors import SplitError
+
+    windows = spec(
+        "cpcv_window",
+        "split: {method: cpcv, groups: 10, test_groups: 1, embargo: 120}\nmodel: {type: lstm, lookback: 120}\n"
+        "training: {epochs: 1}\n",
+    )
+    with pytest.raises(SplitError, match=r"has \d+ rows, all before the model's first full window"):
+        run(windows, home=tmp_path, progress=False)
+
+
+def test_a_primary_that_never_takes_a_side_is_named(tmp_path) -> None:
+    from neurotrade.errors import ConfigError
+
+    never = spec("never", "labels: {type: triple_barrier, meta: {side: {indicator: rsi_14, long_below: 0}}}\n")
+    with pytest.raises(ConfigError, match=r"labels.meta.side: the primary rule takes no side on any of the \d+ bars"):
+        run(never, home=tmp_path, progress=False)
+
+
+def test_cpcv_positive_share_counts_every_path(cpcv_run) -> None:
+    summary = cpcv_run.metrics["aggregate"]["cpcv"]
+    sharpes = [p["sharpe"] for p in summary["paths"]]
+    assert summary["sharpe"]["undefined"] == sum(s is None for s in sharpes)
+    assert summary["sharpe"]["positive_share"] == sum(1 for s in sharpes if s is not None and s > 0) / len(sharpes)

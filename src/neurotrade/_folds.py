@@ -24,6 +24,7 @@ from neurotrade._resume import split_record
 from neurotrade._stages import fold_targets, regime_targets, scale_features
 from neurotrade.config import Strategy
 from neurotrade.decision import DecisionRules
+from neurotrade.errors import ConfigError, SplitError
 from neurotrade.features import Standardizer
 from neurotrade.models import LogisticBaseline, LorentzianKNN, build_network, regime_change_score
 from neurotrade.splits import Split
@@ -134,6 +135,8 @@ def train_fold(
     model = build_network(spec, n_inputs=x.shape[1])
     lookback = int(getattr(model, "lookback", 1))
     first = lookback - 1
+    if split.segments is not None:
+        _check_cpcv_reach(split, first, spec)
     train, val, test = fold_rows(split, lookback)
     end = len(times) if split.trading_end is None else split.trading_end + 1
     scored = scored_rows(split, first, len(times))
@@ -184,6 +187,8 @@ def train_fold(
     }
     window = times[scored]
     decided = {"expected_move_pct": _expected_move_pct(outcomes["ret"], y, train), "horizon": _horizon(table, train)}
+    if "side" in table:
+        decided |= _meta_win_loss_pct(outcomes["ret"], table["side"].to_numpy(), y, train)
     trader = FoldTrader(spec, bars, times, context, per_year, **decided)
 
     def trade(p: np.ndarray, heads: dict[str, np.ndarray] | None = None) -> Trading:
@@ -192,7 +197,8 @@ def train_fold(
         return trading
 
     network = trade(proba, outputs)
-    baselines = {name: trade(p) for name, p in _baselines(x, y, times, table["t1"], train, val, first).items()}
+    known, also = neighbours_known(table["t1"], split, val)
+    baselines = {name: trade(p) for name, p in _baselines(x, y, times, known, train, also, first).items()}
     warnings = collapse_warnings(
         y[test].astype(np.int64), proba[test], x[test], class_names=CLASSES, feature_names=list(frame.columns)
     )
@@ -218,6 +224,28 @@ def train_fold(
         outputs=outputs,
         decisions=decided,
     )
+
+
+def _check_cpcv_reach(split: Split, first: int, spec: Strategy) -> None:
+    """Under CPCV a training sample can follow a test group; the rows a sample's input reads (a window model's
+    lookback, the lags of nn_inputs.lookback_periods) must not reach back into the group, so the embargo has to
+    cover them. And every test group must hold a row the model can score."""
+    reach = first + spec.nn_inputs.lookback_periods
+    if spec.split.embargo < reach:
+        raise ConfigError(
+            f"split.embargo is {spec.split.embargo} bars, but each sample's input reads {reach} earlier rows "
+            f"(model lookback {first + 1}, nn_inputs.lookback_periods {spec.nn_inputs.lookback_periods}): under "
+            "CPCV a training sample just after a test group would read the group's rows; set split.embargo to at "
+            f"least {reach}"
+        )
+    times = split.times
+    for start, stop in split.segments or ():
+        if stop <= first:
+            raise SplitError(
+                f"the CPCV test group {times[start].date()} to {times[stop - 1].date()} has {stop - start} rows, all "
+                f"before the model's first full window ({first + 1} rows of lookback); use fewer groups or a "
+                "shorter lookback"
+            )
 
 
 def scored_rows(split: Split, first: int, n: int) -> np.ndarray:
@@ -255,13 +283,18 @@ class FoldTrader:
         *,
         expected_move_pct: float,
         horizon: float,
+        expected_loss_pct: float | None = None,
     ) -> None:
         self.spec, self.bars, self.times = spec, bars, times
         self.context = context.loc[times] if context is not None else pd.DataFrame(index=times)
         bt = spec.backtest
         self.costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
         self.rules = DecisionRules.from_spec(
-            spec, expected_move_pct=expected_move_pct, periods_per_year=per_year, horizon=horizon
+            spec,
+            expected_move_pct=expected_move_pct,
+            periods_per_year=per_year,
+            horizon=horizon,
+            expected_loss_pct=expected_loss_pct,
         )
 
     def trade(
@@ -336,10 +369,25 @@ class FoldTrader:
             side = self.side(part)
             assert side is not None
             signals = np.select([side > 0, side < 0], [labels.BUY, labels.SELL], labels.HOLD)
-            result = self.simulate(part, side, None)
+            result = self.simulate(part, side, self._primary_sizes(part, side))
             return Trading(np.full((len(part), len(CLASSES)), np.nan), signals, side, result, {})
 
         return _per_part(rows, segments, alone)
+
+    def _primary_sizes(self, rows: np.ndarray, side: np.ndarray) -> np.ndarray | None:
+        """The primary alone is sized as primary + meta is wherever that needs no model: a volatility target over
+        the realised volatility; otherwise (fixed, or confidence and Kelly, which need the meta model's
+        probabilities) at the fixed fraction, which the run's warnings then name."""
+        if self.spec.decisions.sizing != "volatility_target":
+            return None
+        realised = self.context["realised_vol"].to_numpy()[rows]
+        sizer = self.rules.sizer
+        return np.array(
+            [
+                sizer.size(int(d) or 1, 1.0, 0.0, base=0.5, realised_vol=v)[0]
+                for d, v in zip(side, realised, strict=True)
+            ]
+        )
 
 
 def _per_part(
@@ -377,6 +425,20 @@ def _expected_move_pct(returns: np.ndarray, y: np.ndarray, train: np.ndarray) ->
     acted = (y[train] != labels.HOLD) & np.isfinite(moves)
     chosen = moves[acted] if acted.any() else moves[np.isfinite(moves)]
     return float(100.0 * chosen.mean()) if len(chosen) else 0.0
+
+
+def _meta_win_loss_pct(returns: np.ndarray, side: np.ndarray, y: np.ndarray, train: np.ndarray) -> dict[str, float]:
+    """A meta model's bets: the average win of the training bets that reached their profit-take (act) and the
+    average loss of those that did not (pass), in percent of the side's log return; fitted on training rows only.
+    Averaging only the winners' moves, and treating a loss as the same size, would misstate the edge whenever the
+    barriers are not symmetric."""
+    bet = side[train] * returns[train]
+    ok = np.isfinite(bet) & (side[train] != 0)
+    won = ok & (y[train] == labels.BUY)
+    lost = ok & (y[train] == labels.HOLD)
+    win = float(100.0 * bet[won].mean()) if won.any() else 0.0
+    loss = float(100.0 * max(-bet[lost].mean(), 0.0)) if lost.any() else win
+    return {"expected_move_pct": max(win, 0.0), "expected_loss_pct": loss}
 
 
 def _horizon(table: pd.DataFrame, train: np.ndarray) -> float:
@@ -544,6 +606,18 @@ def _outputs(model: torch.nn.Module, x: np.ndarray, rows: np.ndarray, n: int, sp
     return out
 
 
+def neighbours_known(t1: pd.Series, split: Split, val: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """When each sample may serve the kNN baseline as a neighbour, and which rows besides the training ones may.
+
+    Walk-forward: training and validation rows, each once its label is known (t1 before the bar). Under CPCV the
+    network trains on groups after the test groups too, so the baseline may use every training row from the
+    start, and (as the network) no validation row: that one only stops training.
+    """
+    if split.segments is None:
+        return t1, val
+    return pd.Series(t1.index[0] - pd.Timedelta(1, "ns"), index=t1.index), val[:0]
+
+
 def _baselines(
     x: np.ndarray,
     y: np.ndarray,
@@ -557,7 +631,8 @@ def _baselines(
 
     Logistic regression learns from the training rows. The Lorentzian kNN may use any row of the training and
     validation windows as a neighbour, but only once that row's label is known (its t1 is before the bar being
-    classified): nothing a live system would not have had.
+    classified): nothing a live system would not have had. A CPCV split passes ``t1`` as known from the start, so
+    the kNN uses every purged training row, later groups included, as the network does.
     """
     rows = np.arange(first, len(times))
     logistic = LogisticBaseline().fit(x[train], y[train].astype(np.int64))
@@ -619,7 +694,9 @@ def out_of_sample(folds: list[Fold], per_year: float) -> tuple[Record, dict[str,
             "min": float(finite.min()) if len(finite) else None,
             "median": float(np.median(finite)) if len(finite) else None,
             "max": float(finite.max()) if len(finite) else None,
-            "positive_share": float((finite > 0).mean()) if len(finite) else None,
+            # Over every path: one with no Sharpe (no trades, flat) is not a positive one.
+            "positive_share": float((finite > 0).sum() / len(sharpes)),
+            "undefined": int(len(sharpes) - len(finite)),
         },
         "equity": {f"path_{i + 1}": r.network.result.equity for i, r in enumerate(records)},
     }

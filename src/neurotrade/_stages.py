@@ -16,7 +16,7 @@ import pandas as pd
 from neurotrade import data, labels, splits
 from neurotrade._workspace import resolve_home
 from neurotrade.config import DataSpec, Strategy
-from neurotrade.errors import DataError
+from neurotrade.errors import ConfigError, DataError
 from neurotrade.features import Standardizer
 from neurotrade.splits import Split
 
@@ -117,6 +117,28 @@ def make_labels(
         return pd.DataFrame({"label": act, "t1": out["t1"], "side": side}, index=bars.index)
     forward = labels.forward_returns(close, horizon=spec_labels.horizon)
     return pd.DataFrame({"label": np.nan, "t1": forward["t1"], "ret": forward["ret"]}, index=bars.index)
+
+
+def check_primary_sides(side: pd.Series, spec: Strategy) -> None:
+    """A meta-labelled run needs bets: refuse a primary rule that takes no side on any bar, naming why.
+
+    Examples
+    --------
+    >>> from neurotrade.config import parse_strategy
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n"
+    ...     "labels: {type: triple_barrier, meta: {side: {indicator: rsi_14, long_below: 0}}}\\n")
+    >>> try:
+    ...     check_primary_sides(pd.Series([0, 0, 0]), spec)
+    ... except Exception as e:
+    ...     print(str(e)[:69])
+    labels.meta.side: the primary rule takes no side on any of the 3 bars
+    """
+    if not (side != 0).any():
+        hint = "" if spec.decisions.allow_short else " (short sides count only with decisions.allow_short: true)"
+        raise ConfigError(
+            f"labels.meta.side: the primary rule takes no side on any of the {len(side)} bars{hint}, so there is "
+            "no bet to learn to act on; check its indicators and levels"
+        )
 
 
 def make_splits(times: pd.DatetimeIndex, t1: pd.Series, spec: Strategy) -> list[Split]:

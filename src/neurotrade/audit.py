@@ -590,15 +590,31 @@ def _warnings_once() -> Iterator[None]:
         root.setLevel(level)
 
 
+def _bars_the_training_labels_span(
+    split: Split, bar_times: pd.DatetimeIndex, times: pd.DatetimeIndex, t1: pd.Series, after: pd.Timestamp
+) -> np.ndarray:
+    """Which bars lie inside some training sample's [t, t1] (a training label's own bars), as a mask."""
+    if not len(split.train):
+        return np.zeros(len(bar_times), dtype=bool)
+    starts = bar_times.get_indexer(times[split.train])
+    ends_at = pd.DatetimeIndex(t1.iloc[split.train])
+    ends = np.where(ends_at.isna(), starts, bar_times.get_indexer(ends_at.fillna(times[split.train[0]])))
+    ends = np.where(ends < 0, np.searchsorted(bar_times, after) - 1, ends)
+    steps = np.zeros(len(bar_times) + 1, dtype=np.int64)
+    np.add.at(steps, starts, 1)
+    np.add.at(steps, ends + 1, -1)
+    return np.cumsum(steps[:-1]) > 0
+
+
 def _perturbed(
     split: Split, bars: pd.DataFrame, frame: pd.DataFrame, table: pd.DataFrame, after: pd.Timestamp, how: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The bars, features and labels with everything a fold must not learn from changed.
 
     Feature and label rows outside the training samples are moved (``how`` picks the perturbation); label end
-    times stay, since they define the split. Bars before the first training sample or from the first bar after
-    the training window on are changed too: a training label ends before that bar, so what the model prepares
-    from the training rows' own bars (the regime targets) cannot depend on them.
+    times stay, since they define the split. Bars outside every training sample's [t, t1] are changed too, so
+    what the model prepares from the training rows' own bars (the regime and return targets) cannot depend on
+    them; under CPCV the training samples sit on both sides of the test groups, so that is not one cut in time.
     """
     outside = np.ones(len(frame), dtype=bool)
     outside[split.train] = False
@@ -625,8 +641,7 @@ def _perturbed(
     for column in table.columns:
         if column != "t1":
             new_table[column] = moved(table[column].to_numpy(), rotate if column == "label" else affine)
-    first = frame.index[split.train[0]] if len(split.train) else after
-    far = (bars.index < first) | (bars.index >= after)
+    far = ~_bars_the_training_labels_span(split, bars.index, frame.index, table["t1"], after)
     prices = ["open", "high", "low", "close"]
     new_bars = bars.copy()
     if how == 0:
@@ -676,8 +691,8 @@ def _fitted_state(
     # A CPCV split trains on groups after its test groups too: its baselines see every row.
     end = len(frame) if split.trading_end is None or split.segments is not None else split.trading_end + 1
     if with_baselines and finite and np.isfinite(x[first:end]).all():
-        t1 = table["t1"].iloc[:end]
-        probabilities = _folds._baselines(x[:end], y[:end], frame.index[:end], t1, train, val, first)
+        known, also = _folds.neighbours_known(table["t1"], split, val)
+        probabilities = _folds._baselines(x[:end], y[:end], frame.index[:end], known.iloc[:end], train, also, first)
         # Compared on the training rows only: there both baselines may use training rows alone (the kNN's
         # neighbours must have been decided before the row, so the validation rows come too late for it).
         state["baselines"] = [p[train] for p in probabilities.values()]

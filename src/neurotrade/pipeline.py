@@ -30,6 +30,7 @@ from neurotrade import backtest, data, labels
 from neurotrade._folds import Fold, ProgressCallback, ProgressEvent, evaluate, train_fold, write_run_folder
 from neurotrade._resume import claim_checkpoints, run_identity
 from neurotrade._stages import (
+    check_primary_sides,
     decision_context,
     fold_targets,
     load_bars,
@@ -155,6 +156,8 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     say(ProgressEvent("labels", f"labelling ({spec.labels.type})"))
     context = decision_context(bars, spec, home=home_dir)
     side = context.get("side")
+    if side is not None:
+        check_primary_sides(side.loc[times], spec)
     table = make_labels(bars, spec, home=home_dir, side=side).loc[times]
 
     say(ProgressEvent("split", f"splitting ({spec.split.method}) with purge and embargo"))
@@ -216,10 +219,10 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
         raise
     resumed = _resumed_folds(runs, seeds)
     folds, metrics = runs[0]
-    primary_warning = _primary_in_sample(spec, home_dir, folds)
-    if primary_warning:
-        log.warning("%s", primary_warning)
-        metrics["aggregate"]["warnings"].append(primary_warning)
+    for warning in (_primary_in_sample(spec, home_dir, folds), _primary_sizing(spec)):
+        if warning:
+            log.warning("%s", warning)
+            metrics["aggregate"]["warnings"].append(warning)
     if claimed.resumed:
         metrics["resumed"] = {"checkpoints": str(claimed.path), "folds": resumed}
     metrics["model"] = describe_model(folds[-1].model, features.resolved_features, folds[-1], spec)
@@ -379,6 +382,19 @@ def count_trials(
     if others:
         source += f"; {others} more were tried on other versions of {instrument} data and are not counted"
     return max(counted, stated or 0), source
+
+
+def _primary_sizing(spec: Strategy) -> str | None:
+    """The primary alone cannot be sized by rules that need the meta model's probabilities: say so, since the
+    comparison then mixes sizing with skill."""
+    sizing = spec.decisions.sizing
+    if getattr(spec.labels, "meta", None) is None or sizing in ("fixed", "volatility_target"):
+        return None
+    return (
+        f"the primary alone is traded at the fixed fraction (backtest.fraction {spec.backtest.fraction:g}), primary "
+        f"+ meta with {sizing} sizing, which needs the meta model's probabilities: the comparison mixes sizing with "
+        "skill"
+    )
 
 
 def _primary_in_sample(spec: Strategy, home: Path, folds: list[Fold]) -> str | None:

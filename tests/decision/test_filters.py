@@ -33,7 +33,8 @@ def test_min_edge_counts_probability_margin_move_and_costs() -> None:
     assert rules.expected_edge_pct(np.array([0.1, 0.3, 0.6]), 2) == pytest.approx(0.7)
     assert rules.step(np.array([0.1, 0.3, 0.6]), 0) == (2, 1)
     assert rules.step(np.array([0.25, 0.15, 0.6]), 0) == (1, 0)  # (0.35 * 2) - 0.3 = 0.4 < 0.5
-    assert rules.step(np.array([0.6, 0.15, 0.25]), 1) == (1, 1)  # the same veto on the way out
+    # An exit is never vetoed by the edge filter (review of issue 10): the model says leave, so the long closes.
+    assert rules.step(np.array([0.6, 0.15, 0.25]), 1) == (0, 0)
     assert rules.step(np.array([0.25, 0.15, 0.6]), 1) == (2, 1)  # no change of position, nothing to veto
 
 

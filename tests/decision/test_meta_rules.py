@@ -125,3 +125,25 @@ def test_apply_all_is_a_loop_of_decide(mode: str, meta: bool) -> None:
         assert np.float64(step.size).tobytes() == sizes[i].tobytes()
         state = step.state
     assert len(set(targets.tolist())) > 1 and (sizes > 0).any()  # the example exercises changes and sizes
+
+
+def test_a_refused_reversal_goes_flat_never_keeps_the_old_side() -> None:
+    # Regression (review of issue 10): a side flip whose new bet Kelly cannot size used to keep the old side, so
+    # the engine stayed long while the primary said short.
+    rules = DecisionRules(confidence_threshold=0.5, allow_short=True, sizer=Sizer("kelly", payoff=0.1))
+    proba = np.tile([0.0, 0.2, 0.8], (4, 1))  # act every bar; p 0.8 with payoff 0.1: 0.8 - 0.2 / 0.1 < 0
+    _, targets, sizes, reasons = rules.apply_all(proba, side=np.array([1, 1, -1, -1]), position=1)
+    assert targets.tolist() == [1, 1, 0, 0]  # the long already held stays; the short cannot be sized: flat
+    assert reasons[2].startswith("vetoed entry: kelly") and reasons[2].endswith("; flat")
+    assert reasons[3].startswith("vetoed: kelly") and sizes[2:].tolist() == [0.0, 0.0]
+    # every target is side x act, or flat: never a side the primary does not hold
+    sides = np.array([1, 1, -1, -1])
+    assert all(t in (0, s) for t, s in zip(targets, sides, strict=True))
+
+
+def test_enabling_shorts_can_no_longer_keep_a_long_through_a_sell() -> None:
+    proba = np.array([0.55, 0.15, 0.30])  # SELL; Kelly with payoff 0.5 cannot size a short: 0.65 - 0.35 / 0.5 < 0
+    for allow_short in (False, True):
+        rules = DecisionRules(allow_short=allow_short, sizer=Sizer("kelly", payoff=0.5))
+        step = rules.decide(BarView(proba), RuleState(position=1))
+        assert step.target == 0, allow_short

@@ -138,6 +138,7 @@ def test_from_spec_reads_decisions_backtest_and_labels() -> None:
         periods_per_year=252 * 7,
         kelly_fraction=0.25,
         payoff=1.5,
+        payoff_short=2 / 3,  # a plain triple-barrier short wins at the stop-loss barrier, loses at the profit-take
         horizon=20,
     )
     plain = DecisionRules.from_spec(Strategy(name="z"), expected_move_pct=5.0, periods_per_year=252, horizon=20)
@@ -182,3 +183,20 @@ def test_realised_volatility_refuses_bad_prices() -> None:
         realised_volatility(np.array([1.0, 2.0, np.nan]), span=2)
     with pytest.raises(ConfigError, match="span"):
         RealisedVolatility(0)
+
+
+def test_kelly_sizes_a_plain_triple_barrier_short_with_its_own_payoff() -> None:
+    # Regression (review of issue 10): with profit_take 3 and stop_loss 1.5 a SELL label is the lower barrier
+    # (1.5 vol away) and a short loses at the upper one (3 vol away): payoff 0.5, not 2.
+    spec = Strategy.model_validate(
+        {
+            "name": "s",
+            "labels": {"type": "triple_barrier", "profit_take": 3, "stop_loss": 1.5},
+            "decisions": {"sizing": "kelly", "allow_short": True, "confidence_threshold": 0.4},
+        }
+    )
+    rules = DecisionRules.from_spec(spec, expected_move_pct=2.0, periods_per_year=252, horizon=10)
+    short = rules.decide(BarView(np.array([0.5, 0.2, 0.3])))  # p = 0.625: 0.625 - 0.375 / 0.5 < 0
+    assert (short.target, short.size) == (0, 0.0) and "no bet" in short.reason
+    long = rules.decide(BarView(np.array([0.3, 0.2, 0.5])))  # the long's payoff is 2: 0.625 - 0.375 / 2 > 0
+    assert long.target == 1 and long.size == pytest.approx(0.5 * (0.625 - 0.375 / 2))

@@ -235,6 +235,7 @@ class DecisionEngine:
                 expected_move_pct=float(fitted["expected_move_pct"]),
                 periods_per_year=float(fitted["periods_per_year"]),
                 horizon=fitted["horizon"],
+                expected_loss_pct=fitted.get("expected_loss_pct"),
             )
         else:  # a bundle saved before the rules were fitted per fold: the spec's plain rules
             base = DecisionRules(strategy.decisions.confidence_threshold, strategy.decisions.allow_short)
@@ -249,8 +250,8 @@ class DecisionEngine:
             unknown -= {"round_trip_cost_pct", "max_trades_per_day"}
             if unknown:
                 raise ModelError(
-                    f"unknown filter(s) {sorted(unknown)}; the engine knows min_bars_between_signals, min_edge_pct, "
-                    "expected_move_pct and round_trip_cost_pct"
+                    f"unknown filter(s) {sorted(unknown)}; the engine knows min_bars_between_signals, "
+                    "max_trades_per_day, min_edge_pct, expected_move_pct and round_trip_cost_pct"
                 )
             base = replace(base, **filters)
         primary = None

@@ -132,20 +132,21 @@ class DecisionRules:
     probability is that of acting on the side: the target is ``side`` when it reaches the threshold, else flat
     (a short side counts only with ``allow_short``), so the position is exactly side x act.
 
-    Filters (all off by default) may then veto a change of position, keeping the current one (signal HOLD, size
-    0, the reason says which):
+    Two kinds of filter (all off by default) then apply to a change of position; the reason says which fired:
 
-    - ``min_bars_between_signals``: fewer bars than this have passed since the position last changed;
-    - ``min_edge_pct``: the expected edge of a BUY or SELL is below this. The expected edge, in percent, is the
-      predicted log return (times 100) signed by the signalled direction when the view has one, else
-      ``(p[signal] - p[opposite]) * expected_move_pct`` (meta: ``(2 p[BUY] - 1) * expected_move_pct``): the
-      probability margin times the size of the move the labels stand for; less the round trip
-      ``round_trip_cost_pct`` (twice commission plus slippage, in percent);
-    - ``max_trades_per_day``: that many position changes were already made on the bar's UTC calendar day;
-    - sizing: the ``sizer`` cannot size the entry (size <= 0: no volatility estimate, no Kelly edge).
-
-    Every veto keeps the position held, so a veto never makes a change of its own: a reversal whose new side
-    cannot be sized keeps the old side (the next bar decides again).
+    - **entry filters** judge a new position only, never a move to flat (an exit is always allowed by them):
+      ``min_edge_pct``, the expected edge of the new side is below this; and sizing, the ``sizer`` cannot size it
+      (size <= 0: no volatility estimate, no Kelly edge). A refused entry leaves the account flat: from flat it
+      stays flat, and a reversal still closes the old side (the model no longer wants it), so a veto can never
+      keep a long the signal says to leave. The expected edge, in percent, is the predicted log return (times
+      100) signed by the new side when the view has one, else ``(p[signal] - p[opposite]) * expected_move_pct``:
+      the probability margin times the size of the move the labels stand for; for a meta model
+      ``p[BUY] * expected_move_pct - (1 - p[BUY]) * expected_loss_pct``, the average win and loss of the
+      training bets (``expected_loss_pct`` defaults to the win); less the round trip ``round_trip_cost_pct``
+      (twice commission plus slippage, in percent);
+    - **change filters** limit how often the position changes at all, and keep the position held when they fire:
+      ``min_bars_between_signals``, fewer bars than this have passed since the position last changed; and
+      ``max_trades_per_day``, that many changes were already made on the bar's UTC calendar day.
 
     Examples
     --------
@@ -170,6 +171,10 @@ class DecisionRules:
     [1, -1, 0]
     >>> meta.decide(BarView(np.array([0.5, 0.0, 0.5]), side=1), RuleState(position=1)).target  # pass: flat
     0
+    >>> shorts = DecisionRules(allow_short=True, min_edge_pct=1.0, expected_move_pct=4.0, round_trip_cost_pct=0.2)
+    >>> refused = shorts.decide(BarView(np.array([0.6, 0.05, 0.35])), RuleState(position=1))  # short edge 0.8 < 1
+    >>> refused.signal, refused.target, refused.reason  # the long is closed, the short is not opened
+    (0, 0, 'vetoed entry: expected edge 0.80% < 1.00%; flat')
     """
 
     confidence_threshold: float = 0.5
@@ -180,6 +185,7 @@ class DecisionRules:
     round_trip_cost_pct: float = 0.0
     max_trades_per_day: int | None = None
     sizer: Sizer = field(default_factory=Sizer)
+    expected_loss_pct: float | None = None
 
     def __post_init__(self) -> None:
         if self.min_bars_between_signals < 0:
@@ -198,7 +204,13 @@ class DecisionRules:
 
     @classmethod
     def from_spec(
-        cls, strategy: Strategy, *, expected_move_pct: float, periods_per_year: float, horizon: int
+        cls,
+        strategy: Strategy,
+        *,
+        expected_move_pct: float,
+        periods_per_year: float,
+        horizon: int,
+        expected_loss_pct: float | None = None,
     ) -> DecisionRules:
         """The rules a strategy's ``decisions`` section declares, with its backtest's costs and fraction.
 
@@ -213,6 +225,9 @@ class DecisionRules:
             Bars in a year, for ``volatility_target`` sizing.
         horizon
             The label horizon in bars, for Kelly sizing from a predicted return.
+        expected_loss_pct
+            Meta-labelling: the average loss, in percent, of the training bets that were passed (the win is
+            ``expected_move_pct``); None: as large as the win.
 
         Examples
         --------
@@ -222,9 +237,15 @@ class DecisionRules:
         >>> rules = DecisionRules.from_spec(spec, expected_move_pct=2.0, periods_per_year=252, horizon=20)
         >>> rules.sizer.mode, rules.sizer.payoff, rules.max_trades_per_day, round(rules.round_trip_cost_pct, 6)
         ('kelly', 2.0, 2, 0.14)
+        >>> rules.sizer.payoff_short  # a short wins at the lower barrier (stop_loss) and loses at the upper one
+        0.5
         """
         d, bt, labels = strategy.decisions, strategy.backtest, strategy.labels
-        payoff = labels.profit_take / labels.stop_loss if labels.type == "triple_barrier" else 1.0
+        payoff = payoff_short = 1.0
+        if labels.type == "triple_barrier":
+            payoff = labels.profit_take / labels.stop_loss
+            # Meta barriers follow the bet's side; plain ones sit above (BUY) and below (SELL) whatever the bet.
+            payoff_short = payoff if labels.meta is not None else labels.stop_loss / labels.profit_take
         sizer = Sizer(
             d.sizing,
             fraction=bt.fraction,
@@ -233,6 +254,7 @@ class DecisionRules:
             periods_per_year=periods_per_year,
             kelly_fraction=d.kelly_fraction,
             payoff=payoff,
+            payoff_short=payoff_short,
             horizon=horizon,
         )
         return cls(
@@ -244,6 +266,7 @@ class DecisionRules:
             round_trip_cost_pct=2.0 * (bt.commission_pct + bt.slippage_pct),
             max_trades_per_day=d.max_trades_per_day,
             sizer=sizer,
+            expected_loss_pct=expected_loss_pct,
         )
 
     def expected_edge_pct(
@@ -265,8 +288,11 @@ class DecisionRules:
         if math.isfinite(pred_return):
             return float(direction * pred_return * 100.0 - self.round_trip_cost_pct)
         # A meta model's BUY probability is that of acting on the side; its complement, that of passing.
-        meta_margin = 2.0 * proba[BUY] - 1.0
-        margin = meta_margin if side is not None else proba[signal] - proba[SELL if signal == BUY else BUY]
+        if side is not None:
+            loss = self.expected_move_pct if self.expected_loss_pct is None else self.expected_loss_pct
+            gain = proba[BUY] * self.expected_move_pct - (1.0 - proba[BUY]) * loss
+            return float(gain - self.round_trip_cost_pct)
+        margin = proba[signal] - proba[SELL if signal == BUY else BUY]
         return float(margin * self.expected_move_pct - self.round_trip_cost_pct)
 
     def decide(self, view: BarView, state: RuleState = RuleState()) -> Step:
@@ -322,8 +348,14 @@ class DecisionRules:
                 pred_vol=view.pred_vol,
                 realised_vol=view.realised_vol,
             )
+        if target != position and target != 0:
+            refused = self._entry_veto(view, signal, size, reason)
+            if refused is not None:  # no new position; a reversal still closes the old one
+                signal = signal if position != 0 and view.side is None else HOLD
+                target, size = 0, 0.0
+                reason = f"vetoed: {refused}" if position == 0 else f"vetoed entry: {refused}; flat"
         if target != position:
-            veto = self._veto(view, signal, since, changes, size, reason, target)
+            veto = self._change_veto(since, changes)
             if veto is not None:
                 return Step(HOLD, position, 0.0, f"vetoed: {veto}", RuleState(position, since, day, changes))
             since, changes = 0, changes + 1
@@ -338,21 +370,23 @@ class DecisionRules:
             return signal, -1 if self.allow_short else 0
         return signal, position
 
-    def _veto(
-        self, view: BarView, signal: int, since: int | None, changes: int, size: float, size_reason: str, target: int
-    ) -> str | None:
-        """Why a change of position is vetoed, or None; the first filter that applies, in the documented order."""
-        spacing = self.min_bars_between_signals
-        if spacing and since is not None and since < spacing:
-            return f"{since} bars since the last change (min {spacing})"
-        if self.min_edge_pct is not None and signal != HOLD:
+    def _entry_veto(self, view: BarView, signal: int, size: float, size_reason: str) -> str | None:
+        """Why a new position may not be opened (expected edge, then sizing), or None."""
+        if self.min_edge_pct is not None:
             edge = self.expected_edge_pct(view.proba, signal, view.pred_return, side=view.side)
             if edge < self.min_edge_pct:
                 return f"expected edge {edge:.2f}% < {self.min_edge_pct:.2f}%"
+        if size <= 0:
+            return size_reason
+        return None
+
+    def _change_veto(self, since: int | None, changes: int) -> str | None:
+        """Why the position may not change at all on this bar (spacing, then the day's count), or None."""
+        spacing = self.min_bars_between_signals
+        if spacing and since is not None and since < spacing:
+            return f"{since} bars since the last change (min {spacing})"
         if self.max_trades_per_day is not None and changes >= self.max_trades_per_day:
             return f"{changes} trades today (max {self.max_trades_per_day})"
-        if target != 0 and size <= 0:
-            return size_reason
         return None
 
     def step(self, proba: np.ndarray, position: int, bars_since_change: int | None = None) -> tuple[int, int]:

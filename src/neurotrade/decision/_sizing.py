@@ -27,7 +27,8 @@ class Sizer:
     - ``kelly``: with a finite predicted log return ``mu`` over the label horizon and a volatility (predicted, else
       realised), the continuous Kelly bet ``kelly_fraction * direction * mu / (vol**2 * horizon)``; otherwise
       the discrete one from the probabilities: ``p = p_bet / (p_bet + p_opposite)``, ``f = p - (1 - p) / payoff``,
-      size ``kelly_fraction * f``.
+      size ``kelly_fraction * f``, where ``payoff`` is the win over the loss of a long and ``payoff_short`` of a
+      short (default: the same).
 
     Examples
     --------
@@ -55,12 +56,15 @@ class Sizer:
     kelly_fraction: float = 0.5
     payoff: float = 1.0
     horizon: int = 1
+    payoff_short: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in SIZING_MODES:
             raise ConfigError(f"unknown sizing {self.mode!r}; choose one of {', '.join(SIZING_MODES)}")
-        for name in ("fraction", "max_leverage", "target_volatility_pct", "payoff"):
+        for name in ("fraction", "max_leverage", "target_volatility_pct", "payoff", "payoff_short"):
             value = getattr(self, name)
+            if value is None:
+                continue
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"sizing needs {name} > 0, got {value}")
         if not 0 < self.kelly_fraction <= 1:
@@ -121,8 +125,9 @@ class Sizer:
             return self._capped("kelly", raw, detail)
         total = p + p_opposite
         win = p / total if total > 0 else 0.5  # neither side has any probability: a coin toss
-        raw = self.kelly_fraction * (win - (1.0 - win) / self.payoff)
-        return self._capped("kelly", raw, f"p {win:.2f}, payoff {self.payoff:.2f}")
+        payoff = self.payoff if direction > 0 or self.payoff_short is None else self.payoff_short
+        raw = self.kelly_fraction * (win - (1.0 - win) / payoff)
+        return self._capped("kelly", raw, f"p {win:.2f}, payoff {payoff:.2f}")
 
     def _capped(self, name: str, raw: float, detail: str) -> tuple[float, str]:
         size = min(max(raw, 0.0), self.max_leverage)
