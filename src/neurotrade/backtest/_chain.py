@@ -19,6 +19,11 @@ def chain(results: list[BacktestResult]) -> BacktestResult:
     window k's equity, positions, trades and fills by the growth of the windows before it, so compounding runs
     across the windows (a walk-forward's out-of-sample path).
 
+    A window that ends with no equity (<= 0: ruined by a margin call) ends the chain's trading: there is no
+    capital left to trade the later windows with, so their trades and fills are dropped, their positions are 0
+    and the equity stays at the ruined window's last value over their bars (never a later window's equity
+    times a negative growth, which would flip its sign).
+
     Examples
     --------
     >>> import numpy as np
@@ -29,6 +34,15 @@ def chain(results: list[BacktestResult]) -> BacktestResult:
     >>> whole = chain([a, b])
     >>> bool(np.isclose(whole.equity.iloc[-1], a.equity.iloc[-1] * b.equity.iloc[-1] / b.initial_cash))
     True
+
+    A first window that ended ruined, at -5 (as after a margin call), leaves the second untraded at -5:
+
+    >>> from dataclasses import replace
+    >>> ruined = replace(a, equity=a.equity * 0.0 - 5.0)
+    >>> whole = chain([ruined, b])
+    >>> later = whole.equity.index >= b.equity.index[0]
+    >>> set(whole.equity[later]), float(whole.position[later].abs().sum()), len(whole.trades)  # a's trade only
+    ({-5.0}, 0.0, 1)
     """
     if not results:
         raise BacktestError("nothing to chain: give at least one backtest")
@@ -41,6 +55,12 @@ def chain(results: list[BacktestResult]) -> BacktestResult:
     equity, position, trades, fills = [], [], [], []
     growth = 1.0
     for result in results:
+        if growth <= 0.0:
+            # Ruined before this window: nothing traded, the equity held at the value it was ruined with.
+            left = float(equity[-1].iloc[-1])
+            equity.append(pd.Series(left, index=result.equity.index, name=result.equity.name))
+            position.append(pd.Series(0.0, index=result.position.index, name=result.position.name))
+            continue
         equity.append(result.equity * growth)
         position.append(result.position * growth)
         scaled_trades = result.trades.copy()

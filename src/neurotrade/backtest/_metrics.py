@@ -103,12 +103,21 @@ def observed_periods_per_year(index: pd.DatetimeIndex) -> float:
     return (len(index) - 1) / years
 
 
-def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: float) -> dict[str, float | int | None]:
+def performance(
+    result: BacktestResult | PortfolioResult, *, periods_per_year: float
+) -> dict[str, float | int | str | None]:
     """Summarise a backtest in numbers that JSON can hold (no NaN, no infinity).
 
     Per-bar returns are taken from the equity at each close, starting from ``initial_cash``,
     so there is one return per bar. A value that is undefined for the result (no trades, no
     variation) is ``None``, never NaN or infinity.
+
+    A path whose equity reaches zero or less at some close is **ruined** (a margin call, see
+    :func:`~neurotrade.backtest.simulate`): returns through zero have no meaning, so ``volatility``,
+    ``sharpe``, ``sortino`` and ``calmar`` are None, ``annual_return`` is -1.0, ``total_return`` and
+    ``max_drawdown`` are what the equity says (-1.0 or below), and ``ruined`` names the first close at
+    which the equity was at or below zero. Rank ruined results below every other, whatever their other
+    numbers.
 
     Parameters
     ----------
@@ -123,16 +132,16 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
     dict
         - ``total_return``: final equity / initial cash - 1.
         - ``annual_return``: compound annual growth over the bars, taking ``len(equity)`` bars as
-          ``len(equity) / periods_per_year`` years; -1.0 when the equity ends at or below zero.
+          ``len(equity) / periods_per_year`` years; -1.0 when the equity ends at or below zero, or is ruined.
         - ``volatility``: sample standard deviation (ddof=1) of the per-bar returns times
-          ``sqrt(periods_per_year)``; None with fewer than two bars.
+          ``sqrt(periods_per_year)``; None with fewer than two bars, or ruined.
         - ``sharpe``: mean / standard deviation (ddof=1) of per-bar returns times
-          ``sqrt(periods_per_year)``, risk-free rate 0; None when the deviation is 0.
+          ``sqrt(periods_per_year)``, risk-free rate 0; None when the deviation is 0, or ruined.
         - ``sortino``: mean per-bar return / ``sqrt(mean(min(r, 0)^2))`` times
-          ``sqrt(periods_per_year)``; None when no return is negative.
+          ``sqrt(periods_per_year)``; None when no return is negative, or ruined.
         - ``max_drawdown``: the deepest fall from a running peak of the equity (initial cash
-          included), as a fraction <= 0, e.g. -0.23.
-        - ``calmar``: ``annual_return / |max_drawdown|``; None when the equity never fell.
+          included), as a fraction <= 0, e.g. -0.23; -1.0 or below when ruined.
+        - ``calmar``: ``annual_return / |max_drawdown|``; None when the equity never fell, or ruined.
         - ``max_drawdown_bars``: the longest spell of consecutive bars with equity below its running
           peak (the longest drawdown, not necessarily the deepest one's length).
         - ``win_rate``: trades with pnl > 0 over all trades (those closed at the end included);
@@ -148,6 +157,8 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
         - ``exposure``: fraction of bars whose close held a non-zero position (in any symbol, for a
           portfolio).
         - ``final_equity``: the last equity value.
+        - ``ruined``: only for a ruined path: the time of the first close whose equity is <= 0, as an
+          ISO 8601 string. The key is absent otherwise.
 
     Raises
     ------
@@ -164,6 +175,18 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
     >>> stats = performance(buy_and_hold(bars, initial_cash=100.0), periods_per_year=252)
     >>> round(stats["total_return"], 6), round(stats["max_drawdown"], 6), stats["trades"]
     (-0.1, -0.25, 1)
+    >>> "ruined" in stats
+    False
+
+    Five times the equity short from 10, and the price doubles: margin-called, ruined.
+
+    >>> import numpy as np
+    >>> from neurotrade.backtest import simulate
+    >>> bars["close"] = bars["high"] = [10.0, 10.0, 12.0, 20.0]
+    >>> short = simulate(bars, -np.ones(4), initial_cash=100.0, size=np.full(4, 5.0))
+    >>> stats = performance(short, periods_per_year=252)
+    >>> stats["ruined"], stats["sharpe"], stats["total_return"], stats["max_drawdown"]
+    ('2024-01-03T00:00:00+00:00', None, -1.0, -1.0)
     """
     ppy = periods_per_year
     if isinstance(ppy, bool) or not isinstance(ppy, int | float) or not (math.isfinite(ppy) and ppy > 0):
@@ -181,10 +204,13 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
     final = float(equity[-1])
     total_return = final / initial - 1.0
     years = n / ppy
-    annual_return = -1.0 if final <= 0 else (final / initial) ** (1.0 / years) - 1.0
+    broke = np.flatnonzero(equity <= 0.0)
+    ruined = bool(broke.size)
+    annual_return = -1.0 if final <= 0 or ruined else (final / initial) ** (1.0 / years) - 1.0
 
     volatility = sharpe = sortino = None
-    if n >= 2 and np.all(np.isfinite(returns)):
+    # A return through zero (or from a negative equity) is no return: a ruined path has no ratios.
+    if n >= 2 and not ruined and np.all(np.isfinite(returns)):
         mean = float(returns.mean())
         std = float(returns.std(ddof=1))
         volatility = std * math.sqrt(ppy)
@@ -216,7 +242,7 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
         held = result.position.to_numpy() != 0.0
     exposure = float(np.count_nonzero(held) / n)
 
-    calmar = annual_return / -max_drawdown if max_drawdown < 0 else None
+    calmar = annual_return / -max_drawdown if max_drawdown < 0 and not ruined else None
     expectancy = float(pnl.mean()) if n_trades else None
     fills = result.fills
     notional = 0.0
@@ -227,7 +253,7 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
     mean_equity = float(equity.mean())
     turnover = notional / mean_equity * ppy / n if mean_equity > 0 else None
 
-    stats: dict[str, float | int | None] = {
+    stats: dict[str, float | int | str | None] = {
         "total_return": total_return,
         "annual_return": annual_return,
         "volatility": volatility,
@@ -245,6 +271,9 @@ def performance(result: BacktestResult | PortfolioResult, *, periods_per_year: f
         "exposure": exposure,
         "final_equity": final,
     }
+    if ruined:
+        # Added only when it happened, so that reports listing every key show no empty "ruined" row.
+        stats["ruined"] = result.equity.index[int(broke[0])].isoformat()
     return {key: _finite_or_none(value) for key, value in stats.items()}
 
 
@@ -362,7 +391,7 @@ def _longest_run(flags: np.ndarray) -> int:
     return int((ends - starts).max())
 
 
-def _finite_or_none(value: float | int | None) -> float | int | None:
+def _finite_or_none(value: float | int | str | None) -> float | int | str | None:
     # Overflowing compounding on absurd inputs must not leak inf/NaN into JSON reports.
     if isinstance(value, float) and not math.isfinite(value):
         return None

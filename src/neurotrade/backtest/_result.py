@@ -30,7 +30,8 @@ class BacktestResult:
     equity
         Cash plus positions marked at each bar's close, indexed like the bars. Before the first
         fill it is ``initial_cash``. The last value is the cash left after closing any open
-        position at the last close, with its costs.
+        position at the last close, with its costs. After a margin call it stays at the cash the
+        liquidation left (<= 0) to the end.
     position
         Units held at each bar's close, after that bar's fills: > 0 long, < 0 short, 0 flat. The
         last value is the position held into the last close, before the closing at the end of data.
@@ -42,7 +43,8 @@ class BacktestResult:
         ``costs`` (cash: both commissions plus the slippage paid on both fills, so
         ``pnl + costs`` is the gross result at unslipped prices), ``closed_at_end`` (True when the
         position was still open at the last bar and closed at its close by the backtest), ``exit_reason``
-        (``'signal'``, ``'stop_loss'``, ``'take_profit'``, ``'trailing_stop'`` or ``'end'``).
+        (``'signal'``, ``'stop_loss'``, ``'take_profit'``, ``'trailing_stop'``, ``'atr_stop'``,
+        ``'margin_call'`` (the equity reached zero: the account is ruined and trades no more) or ``'end'``).
     fills
         One row per fill in time order: ``time, side ('buy'/'sell'), price`` (including slippage),
         ``quantity`` (> 0), ``commission`` (cash), ``closed_at_end``. A reversal is two fills at the same
