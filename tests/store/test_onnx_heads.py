@@ -73,6 +73,11 @@ def test_the_graph_names_every_head_and_the_sidecar_lists_them(exported):
     assert json.loads(preprocess_path(path).read_text())["outputs"] == outputs
     model = rebuild_model(bundle)
     assert [HEAD_OUTPUTS[head] for head in model.heads] == outputs[2:]
+    # The regime-change score needs the recent latents: outside the graph, its window named in the sidecar.
+    sidecar = json.loads(preprocess_path(path).read_text())
+    assert ("regime_change" in sidecar) == ("latent" in outputs)
+    if "latent" in outputs:
+        assert sidecar["regime_change"]["window"] == bundle.documents["spec"]["model"]["change_window"]
 
 
 def test_onnxruntime_gives_torchs_numbers_for_every_output(exported):

@@ -391,7 +391,7 @@ def _preprocess_document(bundle: Bundle, model: nn.Module, opset: int) -> dict[s
             f"bundle {bundle.ref.name}: scaler.json holds {len(scaler['mean'])} means and {len(scaler['scale'])} "
             f"scales for {len(features)} resolved features; the bundle is inconsistent: retrain it."
         )
-    return {
+    sidecar = {
         "bundle": bundle.ref.name,
         "weights_sha256": bundle.manifest.get("files", {}).get("weights.safetensors", {}).get("sha256"),
         "opset": opset,
@@ -406,3 +406,12 @@ def _preprocess_document(bundle: Bundle, model: nn.Module, opset: int) -> dict[s
         "transform": "x = ((raw - mean) / scale) in float64, then cast to float32; windows are the lookback rows "
         "ending at the decision bar, oldest first",
     }
+    if "latent" in getattr(model, "heads", ()):
+        # The regime-change score needs the recent latents, so it is not in the graph; this is how to compute it.
+        window = bundle.documents.get("spec", {}).get("model", {}).get("change_window", 50)
+        sidecar["regime_change"] = {
+            "window": window,
+            "definition": "m = mean of the previous `window` latents; d = ||latent - m||; score = d / sqrt(mean of "
+            "the previous `window` d**2) (neurotrade.models.RegimeChangeScore)",
+        }
+    return sidecar
