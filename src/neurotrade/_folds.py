@@ -140,7 +140,7 @@ def train_fold(
     train, val, test = fold_rows(split, lookback)
     end = len(times) if split.trading_end is None else split.trading_end + 1
     scored = scored_rows(split, first, len(times))
-    weights = labels.class_weights(y[train], len(CLASSES)) if spec.training.class_weights == "balanced" else None
+    weights = fold_class_weights(y[train], table) if spec.training.class_weights == "balanced" else None
     outcomes = regime_targets(bars, times, table["t1"])
     extras = outcomes if _needs_extras(model) else None
 
@@ -246,6 +246,11 @@ def _check_cpcv_reach(split: Split, first: int, spec: Strategy) -> None:
                 f"before the model's first full window ({first + 1} rows of lookback); use fewer groups or a "
                 "shorter lookback"
             )
+
+
+def fold_class_weights(y_train: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """Balanced class weights of a fold's training targets; a meta label is act (BUY) or pass (HOLD), never SELL."""
+    return labels.class_weights(y_train, len(CLASSES), absent=(labels.SELL,) if "side" in table else ())
 
 
 def scored_rows(split: Split, first: int, n: int) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neurotrade import _folds, data, features, labels, pipeline
+from neurotrade import _folds, data, features, pipeline
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
 from neurotrade.models import build_network
@@ -676,7 +676,7 @@ def _fitted_state(
     train, val, _ = _folds.fold_rows(split, lookback)  # the rows train_fold trains and stops on
     state["training targets"] = [y[train]]
     if spec.training.class_weights == "balanced":
-        state["class weights"] = [labels.class_weights(y[train], len(_folds.CLASSES))]
+        state["class weights"] = [_folds.fold_class_weights(y[train], table)]
     nets = [*getattr(model, "members", []), model]
     finite = bool(np.isfinite(x[train]).all() and np.isfinite(y[train]).all())
     if finite and any(hasattr(net, "init_from") or hasattr(net, "fit_target_scale") for net in nets):
