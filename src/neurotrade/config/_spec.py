@@ -557,10 +557,12 @@ class DecisionSpec(Section):
     ``max_leverage`` at certainty), ``volatility_target`` (``target_volatility_pct`` annualised over the
     predicted volatility: the model's volatility head, else a causal EWM of returns over ``volatility_span``
     bars) or ``kelly`` (``kelly_fraction`` of the Kelly bet: from a predicted return and volatility, else from the
-    probabilities and the labels' payoff); every size is capped at ``max_leverage``. Filters veto a change of
-    position: fewer than ``min_bars_between_signals`` bars since the last one, an expected edge (the probability
-    margin times the average move of the training labels, or a predicted return, less round-trip costs) below
-    ``min_expected_edge_pct`` percent, or ``max_trades_per_day`` position changes already made that day.
+    probabilities and the labels' payoff); every size is capped at ``max_leverage``. Entry filters refuse a new
+    position, never an exit (a refused reversal goes flat): an expected edge (the probability margin times the
+    average move of the training labels, a meta model's expected win less its expected loss, or a predicted
+    return; less round-trip costs) below ``min_expected_edge_pct`` percent, or a size the rule cannot give.
+    Change filters keep the position held: fewer than ``min_bars_between_signals`` bars since the last change,
+    or ``max_trades_per_day`` changes already made that UTC day.
     """
 
     confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
