@@ -8,14 +8,14 @@ import zlib
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from neurotrade.backtest import ExitTracker, atr_for_stops, simulate
+from neurotrade.backtest import CostModel, ExitTracker, atr_for_stops, simulate
 from neurotrade.data import synthetic_ohlcv
 from neurotrade.errors import BacktestError
 
-STOP_REASONS = ("stop_loss", "take_profit", "trailing_stop", "atr_stop")
+STOP_REASONS = ("stop_loss", "take_profit", "trailing_stop", "atr_stop", "margin_call")
 
 # Each case: the stops of simulate and ExitTracker alike (percent, and the ATR multiple).
 CASES = {
@@ -29,37 +29,53 @@ CASES = {
 
 
 def _replay(
-    bars: pd.DataFrame, target: np.ndarray, fill: str, stops: dict, atr: np.ndarray, size: np.ndarray
-) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """The tracker's held side per bar and its (bar, reason) stop exits."""
-    tracker = ExitTracker(fill=fill, **stops)
+    bars: pd.DataFrame,
+    target: np.ndarray,
+    fill: str,
+    stops: dict,
+    atr: np.ndarray,
+    size: np.ndarray,
+    costs: CostModel | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """The tracker's held side and equity per bar and its (bar, reason) stop and margin exits."""
+    tracker = ExitTracker(fill=fill, **stops, costs=costs, initial_cash=1_000.0)
     held = np.empty(len(bars), dtype=np.int64)
+    equity = np.empty(len(bars))
     exits = []
     rows = bars[["open", "high", "low", "close"]].to_numpy()
     for i, (o, h, lo, c) in enumerate(rows):
         held[i], reason = tracker.update(o, h, lo, c, int(target[i]), atr=float(atr[i]), size=float(size[i]))
         assert tracker.held == held[i]
+        equity[i] = tracker.equity
         if reason is not None:
             exits.append((i, reason))
-    return held, exits
+        if reason == "margin_call":
+            assert tracker.ruined
+    return held, equity, exits
 
 
 def _check_parity(
-    bars: pd.DataFrame, target: np.ndarray, fill: str, stops: dict, size: np.ndarray | None = None
+    bars: pd.DataFrame,
+    target: np.ndarray,
+    fill: str,
+    stops: dict,
+    size: np.ndarray | None = None,
+    costs: CostModel | None = None,
 ) -> list[tuple[int, str]]:
-    """Assert the tracker and simulate agree bar by bar; return the stop exits for coverage checks."""
+    """Assert the tracker and simulate agree bar by bar; return the stop and margin exits for coverage checks."""
     atr = atr_for_stops(bars, 5)
     size = np.ones(len(bars)) if size is None else size
     kwargs = dict(stops)
     if "atr_stop_multiple" in stops:
         kwargs["atr"] = atr
-    result = simulate(bars, target, fill=fill, initial_cash=1_000.0, size=size, **kwargs)
-    # The tracker assumes every entry fills: with no costs and a positive equity, the backtest's do too.
-    assert (result.equity > 0).all()
-    held, exits = _replay(bars, target, fill, stops, atr, size)
+    result = simulate(bars, target, fill=fill, initial_cash=1_000.0, size=size, costs=costs, **kwargs)
+    held, equity, exits = _replay(bars, target, fill, stops, atr, size, costs)
     expected = np.sign(result.position.to_numpy()).astype(np.int64)
     compared = len(bars) if fill == "next_open" else len(bars) - 1  # see below for the last bar
     np.testing.assert_array_equal(held[:compared], expected[:compared])
+    # The tracker keeps the kernel's cash with the kernel's own fills: the same equity to the last bit, up to
+    # the last bar (where the backtest closes what is open, and with "same_close" opens nothing).
+    np.testing.assert_array_equal(equity[:-1], result.equity.to_numpy()[:-1])
     if fill == "same_close":
         # The backtest opens nothing at the very last close (nothing would hold it); the tracker cannot know
         # a bar is the last, so it reports the entry. Anything else there must agree.
@@ -114,6 +130,21 @@ def test_tracker_matches_simulate_with_zero_sizes_and_shorts_only() -> None:
         assert exits
 
 
+def test_tracker_matches_simulate_through_margin_calls() -> None:
+    """Leverage up to 10x, shorts and costs: margin calls (with stops beside them) fire, and the tracker agrees."""
+    bars = synthetic_ohlcv(400, seed=21)
+    rng = np.random.default_rng(21)
+    costs = CostModel(commission_pct=0.1, slippage_pct=0.05, commission_fixed=0.5)
+    reasons = set()
+    for attempt in range(40):
+        target = _random_target(rng, len(bars), shorts=True)
+        size = rng.choice([0.0, 1.0, 5.0, 10.0], size=len(bars))
+        stops = CASES["combined"] if attempt % 2 else {"stop_loss_pct": 9.5}
+        for fill in ("next_open", "same_close"):
+            reasons |= {reason for _, reason in _check_parity(bars, target, fill, stops, size=size, costs=costs)}
+    assert {"margin_call", "stop_loss"} <= reasons
+
+
 @st.composite
 def _scenario(draw: st.DrawFn) -> tuple[pd.DataFrame, np.ndarray, str, dict]:
     n = draw(st.integers(2, 40))
@@ -133,6 +164,18 @@ def _scenario(draw: st.DrawFn) -> tuple[pd.DataFrame, np.ndarray, str, dict]:
     return bars, target, fill, stops
 
 
+@st.composite
+def _sizing(draw: st.DrawFn, n: int) -> tuple[np.ndarray, CostModel]:
+    """Sizes per bar up to the 10x limit (0 included), and costs with a fixed part."""
+    size = np.asarray(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0, 10.0]), min_size=n, max_size=n)))
+    costs = CostModel(
+        commission_pct=draw(st.sampled_from([0.0, 0.1, 1.0])),
+        slippage_pct=draw(st.sampled_from([0.0, 0.05])),
+        commission_fixed=draw(st.sampled_from([0.0, 1.0])),
+    )
+    return size, costs
+
+
 @settings(max_examples=100, deadline=None)
 @given(_scenario())
 def test_tracker_matches_simulate_on_any_targets_and_stops(
@@ -140,6 +183,21 @@ def test_tracker_matches_simulate_on_any_targets_and_stops(
 ) -> None:
     bars, target, fill, stops = scenario
     _check_parity(bars, target, fill, stops)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_tracker_matches_simulate_with_leverage_costs_and_margin_calls(data: st.DataObject) -> None:
+    bars, target, fill, stops = data.draw(_scenario())
+    size, costs = data.draw(_sizing(len(bars)))
+    # Wider moves (log-returns times 1 or 10, which keeps the prices positive and the ranges ordered), so that
+    # margin calls come: at 10x one needs a move of under 10 %.
+    power = data.draw(st.sampled_from([1.0, 10.0]))
+    first = float(bars["close"].iloc[0])
+    for column in ("open", "high", "low", "close"):
+        bars[column] = first * (bars[column] / first) ** power
+    exits = _check_parity(bars, target, fill, stops, size=size, costs=costs)
+    event(f"margin calls: {sum(reason == 'margin_call' for _, reason in exits)}")
 
 
 def test_tracker_reports_the_stop_of_a_hand_made_short() -> None:
