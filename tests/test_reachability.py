@@ -16,6 +16,7 @@ import pytest
 from neurotrade import pipeline
 from neurotrade._replay import backtest_bundle
 from neurotrade.audit import ColumnAudit, _check_cpcv_split
+from neurotrade.backtest import CostModel
 from neurotrade.config import parse_strategy
 from neurotrade.data import synthetic_ohlcv
 from neurotrade.decision import DecisionEngine
@@ -194,7 +195,14 @@ def test_the_engine_tracks_what_the_backtest_holds_through_its_stops(heads_run) 
     for time, bar in bars.loc[: pd.Timestamp(last["window"]["last"])].iterrows():
         if time == first:  # the run's fold starts flat, with fresh rules and no position
             engine.state = type(engine.state)()
-            engine._exits = type(engine._exits)("next_open", stop_loss_pct=2, trailing_stop_pct=4, atr_stop_multiple=2)
+            engine._exits = type(engine._exits)(
+                "next_open",
+                stop_loss_pct=2,
+                trailing_stop_pct=4,
+                atr_stop_multiple=2,
+                costs=CostModel(HEADS.backtest.commission_pct, 0.0, HEADS.backtest.slippage_pct),
+                initial_cash=HEADS.backtest.initial_cash,
+            )
         decision = engine.update(bar, time=time)
         if time >= first:
             held[time] = decision.held

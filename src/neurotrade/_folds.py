@@ -708,7 +708,7 @@ def out_of_sample(folds: list[Fold], per_year: float) -> tuple[Record, dict[str,
     return records[shown], summary
 
 
-_PATH_METRICS = ("sharpe", "total_return", "max_drawdown", "trades")
+_PATH_METRICS = ("sharpe", "total_return", "max_drawdown", "trades", "ruined")
 
 
 def cpcv_paths(folds: list[Fold]) -> list[list[tuple[tuple[int, int], int]]]:
@@ -882,6 +882,8 @@ def _sizing_summary(trading: Trading) -> dict[str, Any]:
 def _deflated(equity: pd.Series, trials: int, *, benchmark: pd.Series | None = None) -> float | None:
     """The deflated Sharpe ratio of the per-bar returns of ``equity`` (minus ``benchmark``'s on the same bars);
     None when there are too few returns or they do not vary."""
+    if (equity <= 0).any():  # a ruined path (margin call): returns through zero have no Sharpe ratio
+        return None
     returns = equity.pct_change().iloc[1:]
     if benchmark is not None:
         returns = returns - benchmark.pct_change().reindex(returns.index)

@@ -62,10 +62,11 @@ class Decision:
     outputs
         The model's other heads at this bar: ``pred_return``, ``pred_vol``, ``regime_change`` (when it has them).
     held
-        With exits in the spec: the side really held at the end of this bar after its fill and its stops (a stop
-        closes a position the target still wants); else None.
+        With exits in the spec, shorts or leverage: the side the backtest would hold at the end of this bar after
+        its fill, its stops and a margin call (which close a position the target still wants); else None.
     exit_reason
-        The stop that fired in this bar (``stop_loss``, ``take_profit``, ``trailing_stop``, ``atr_stop``), if any.
+        What closed a position inside this bar (``stop_loss``, ``take_profit``, ``trailing_stop``, ``atr_stop``,
+        ``margin_call``), if anything.
     """
 
     time: pd.Timestamp
@@ -164,8 +165,10 @@ class DecisionEngine:
         self._volatility = RealisedVolatility(d.volatility_span)
         bt = strategy.backtest
         self._exits = None
-        if bt.exits:
-            from neurotrade.backtest import ExitTracker
+        # Stops, and the margin call a short or a levered long can meet: the backtest closes such positions inside
+        # the bar, and the engine says so.
+        if bt.exits or d.allow_short or d.max_leverage > 1:
+            from neurotrade.backtest import CostModel, ExitTracker
 
             self._exits = ExitTracker(
                 bt.fill,
@@ -173,6 +176,8 @@ class DecisionEngine:
                 take_profit_pct=bt.take_profit_pct,
                 trailing_stop_pct=bt.trailing_stop_pct,
                 atr_stop_multiple=bt.atr_stop.multiple if bt.atr_stop is not None else None,
+                costs=CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct),
+                initial_cash=bt.initial_cash,
             )
             self._atr = indicators.stream("atr", period=bt.atr_stop.period) if bt.atr_stop is not None else None
         self.state = RuleState()
@@ -274,7 +279,9 @@ class DecisionEngine:
         time
             The bar's time, when ``bar`` does not carry it.
         position
-            The position actually held now, when the caller knows it better than the engine's last target.
+            The position actually held now, when the caller knows it better than the engine's last target: the
+            rules start from it (and count it as a change for their spacing). The exit tracker keeps following what
+            the backtest would hold; a live broker's own fills are the truth for the account.
 
         Raises
         ------
