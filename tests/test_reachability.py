@@ -16,7 +16,6 @@ import pytest
 from neurotrade import pipeline
 from neurotrade._replay import backtest_bundle
 from neurotrade.audit import ColumnAudit, _check_cpcv_split
-from neurotrade.backtest import CostModel
 from neurotrade.config import parse_strategy
 from neurotrade.data import synthetic_ohlcv
 from neurotrade.decision import DecisionEngine
@@ -132,7 +131,7 @@ def test_meta_label_positions_are_side_times_act(tmp_path) -> None:
     seen = {}
     for time, bar in bars.iterrows():
         if time == pd.Timestamp(last["first"]):
-            engine.state = type(engine.state)()
+            engine.start_account()
         decision = engine.update(bar, time=time)
         if decision.ready and time >= pd.Timestamp(last["first"]):
             seen[time] = (decision.side, decision.target, decision.proba[BUY])
@@ -194,15 +193,7 @@ def test_the_engine_tracks_what_the_backtest_holds_through_its_stops(heads_run) 
     held = {}
     for time, bar in bars.loc[: pd.Timestamp(last["window"]["last"])].iterrows():
         if time == first:  # the run's fold starts flat, with fresh rules and no position
-            engine.state = type(engine.state)()
-            engine._exits = type(engine._exits)(
-                "next_open",
-                stop_loss_pct=2,
-                trailing_stop_pct=4,
-                atr_stop_multiple=2,
-                costs=CostModel(HEADS.backtest.commission_pct, 0.0, HEADS.backtest.slippage_pct),
-                initial_cash=HEADS.backtest.initial_cash,
-            )
+            engine.start_account()
         decision = engine.update(bar, time=time)
         if time >= first:
             held[time] = decision.held
@@ -273,7 +264,7 @@ def test_the_regime_heads_reach_the_trace_the_engine_and_the_report(tmp_path) ->
     seen = {}
     for time, bar in synthetic_ohlcv(900, seed=REGIME.seed).iterrows():
         if time == pd.Timestamp(last["first"]):
-            engine.state = type(engine.state)()
+            engine.start_account()
         decision = engine.update(bar, time=time)
         if time >= pd.Timestamp(last["first"]):
             seen[time] = decision
@@ -359,3 +350,64 @@ def test_cpcv_positive_share_counts_every_path(cpcv_run) -> None:
     sharpes = [p["sharpe"] for p in summary["paths"]]
     assert summary["sharpe"]["undefined"] == sum(s is None for s in sharpes)
     assert summary["sharpe"]["positive_share"] == sum(1 for s in sharpes if s is not None and s > 0) / len(sharpes)
+
+
+def _window(prices: list[float], target: int, size: float, start: str):
+    from neurotrade.backtest import simulate
+
+    idx = pd.date_range(start, periods=len(prices), freq="D", tz="UTC")
+    bars = pd.DataFrame({"open": prices, "high": prices, "low": prices, "close": prices, "volume": 1.0}, index=idx)
+    targets = np.full(len(prices), target)
+    return simulate(bars, targets, initial_cash=1000.0, size=np.full(len(prices), size)), len(prices)
+
+
+def test_a_margin_call_in_an_early_fold_keeps_the_trade_table_whole() -> None:
+    # Regression (second review of issue 10): chain() drops the trades of windows after a ruined one, and the
+    # per-trade fold labels used to keep them, so writing the run folder raised a length mismatch.
+    from types import SimpleNamespace
+
+    from neurotrade import _folds
+
+    ruined, n1 = _window([10.0, 10.0, 20.0, 20.0], -1, 5.0, "2024-01-01")  # a 5x short doubling: margin call
+    alive, n2 = _window([10.0, 11.0, 10.0, 12.0, 11.0], 1, 1.0, "2024-02-01")
+    assert "margin_call" in set(ruined.trades["exit_reason"]) and len(alive.trades) > 0
+
+    def trading(result, n):
+        return _folds.Trading(np.full((n, 3), np.nan), np.ones(n, int), np.ones(n, int), result, {})
+
+    folds = [
+        SimpleNamespace(
+            index=i,
+            network=trading(r, n),
+            benchmark=trading(r, n),
+            baselines={name: trading(r, n) for name in _folds.BASELINES},
+            primary=None,
+        )
+        for i, (r, n) in enumerate([(ruined, n1), (alive, n2)])
+    ]
+    record = _folds._record(folds, [(f, None) for f in folds])
+    assert len(record.fold_of_trade) == len(record.network.result.trades) == len(ruined.trades)
+    assert record.network.result.trades.assign(fold=record.fold_of_trade)["fold"].tolist() == [1] * len(ruined.trades)
+
+
+def test_seeds_stay_comparable_when_one_is_ruined() -> None:
+    # Regression: performance() adds "ruined" only to a ruined path, and summarize_seeds refuses documents whose
+    # keys differ, so a run with several seeds failed at its end when one seed met a margin call.
+    from neurotrade.pipeline import _comparable
+    from neurotrade.training import summarize_seeds
+
+    alive = {"strategy": {"sharpe": 1.0, "final_equity": 2.0}, "warnings": []}
+    ruined = {"strategy": {"sharpe": None, "final_equity": -1.0, "ruined": "2024-01-03"}, "warnings": ["x"]}
+    summary = summarize_seeds([_comparable(alive), _comparable(ruined)])
+    assert summary["strategy"]["ruined"] == {"values": [None, "2024-01-03"]}
+
+
+def test_the_expected_edge_of_plain_labels_weighs_the_up_and_down_moves_apart() -> None:
+    # Regression: a triple barrier with profit_take 3 and stop_loss 1.5 has up moves twice its down moves; the
+    # pooled move made a short look 4.5x better than it is.
+    from neurotrade.decision import DecisionRules
+
+    rules = DecisionRules(allow_short=True, expected_move_pct=3.0, expected_loss_pct=1.5)
+    proba = np.array([0.5, 0.3, 0.2])
+    assert rules.expected_edge_pct(proba, 0) == pytest.approx(0.5 * 1.5 - 0.2 * 3.0)  # short
+    assert rules.expected_edge_pct(np.array([0.2, 0.3, 0.5]), 2) == pytest.approx(0.5 * 3.0 - 0.2 * 1.5)  # long

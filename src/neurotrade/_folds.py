@@ -186,9 +186,11 @@ def train_fold(
         for name, rows in (("train", train), ("validation", val), ("test", test))
     }
     window = times[scored]
-    decided = {"expected_move_pct": _expected_move_pct(outcomes["ret"], y, train), "horizon": _horizon(table, train)}
     if "side" in table:
-        decided |= _meta_win_loss_pct(outcomes["ret"], table["side"].to_numpy(), y, train)
+        decided = _meta_win_loss_pct(outcomes["ret"], table["side"].to_numpy(), y, train)
+    else:
+        decided = _up_down_pct(outcomes["ret"], y, train)
+    decided["horizon"] = _horizon(table, train)
     trader = FoldTrader(spec, bars, times, context, per_year, **decided)
 
     def trade(p: np.ndarray, heads: dict[str, np.ndarray] | None = None) -> Trading:
@@ -423,13 +425,19 @@ def chain_trading(traded: list[Trading], *, parts: dict[tuple[int, int], Trading
 _TRACE_NAMES = {"ret": "pred_return", "vol": "pred_vol", "regime_change": "regime_change"}
 
 
-def _expected_move_pct(returns: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
-    """The average size, in percent, of the move a BUY or SELL training label stood for (|log return| to its t1),
-    for the expected-edge filter; fitted on the fold's training rows only."""
-    moves = np.abs(returns[train])
-    acted = (y[train] != labels.HOLD) & np.isfinite(moves)
-    chosen = moves[acted] if acted.any() else moves[np.isfinite(moves)]
-    return float(100.0 * chosen.mean()) if len(chosen) else 0.0
+def _up_down_pct(returns: np.ndarray, y: np.ndarray, train: np.ndarray) -> dict[str, float]:
+    """The average up move of the training rows labelled BUY and down move of those labelled SELL, in percent of
+    the log return to each label's end, for the expected-edge filter; fitted on the fold's training rows only.
+    Kept apart because barriers need not be symmetric (a triple barrier's profit-take and stop-loss); a class with
+    no training row takes the other's move (or 0 when neither has one)."""
+    moves = returns[train]
+    up_rows = (y[train] == labels.BUY) & np.isfinite(moves)
+    down_rows = (y[train] == labels.SELL) & np.isfinite(moves)
+    up = float(100.0 * max(moves[up_rows].mean(), 0.0)) if up_rows.any() else None
+    down = float(100.0 * max(-moves[down_rows].mean(), 0.0)) if down_rows.any() else None
+    up = up if up is not None else (down or 0.0)
+    down = down if down is not None else up
+    return {"expected_move_pct": up, "expected_loss_pct": down}
 
 
 def _meta_win_loss_pct(returns: np.ndarray, side: np.ndarray, y: np.ndarray, train: np.ndarray) -> dict[str, float]:
@@ -684,24 +692,28 @@ def out_of_sample(folds: list[Fold], per_year: float) -> tuple[Record, dict[str,
         perf = backtest.performance(record.network.result, periods_per_year=per_year)
         rows.append({"path": number, **{k: perf.get(k) for k in _PATH_METRICS}})
     sharpes = np.array([r["sharpe"] if r["sharpe"] is not None else np.nan for r in rows], dtype=np.float64)
-    order = np.argsort(np.where(np.isfinite(sharpes), sharpes, -np.inf), kind="stable")
+    ruined = np.array([r["ruined"] is not None for r in rows])
+    order = np.argsort(np.where(np.isfinite(sharpes) & ~ruined, sharpes, -np.inf), kind="stable")
     shown = int(order[(len(order) - 1) // 2])  # the lower median: never the flattering side of the middle
-    finite = sharpes[np.isfinite(sharpes)]
+    finite = sharpes[np.isfinite(sharpes) & ~ruined]
     summary = {
         "groups": len(paths[0]),
         "test_groups": len(folds[0].split.segments),
         "splits": len(folds),
         "paths": rows,
         "shown_path": shown + 1,
+        # mean, spread and extremes over the paths that have a Sharpe ratio; a ruined path (a margin call) has
+        # none, is counted apart and ranks below every other; the median and positive share are over all paths.
         "sharpe": {
             "mean": float(finite.mean()) if len(finite) else None,
             "std": float(finite.std(ddof=1)) if len(finite) > 1 else None,
-            "min": float(finite.min()) if len(finite) else None,
-            "median": float(np.median(finite)) if len(finite) else None,
+            "min": None if ruined.any() or not len(finite) else float(finite.min()),
+            "median": rows[shown]["sharpe"],
             "max": float(finite.max()) if len(finite) else None,
-            # Over every path: one with no Sharpe (no trades, flat) is not a positive one.
+            # Over every path: one with no Sharpe (no trades, or ruined) is not a positive one.
             "positive_share": float((finite > 0).sum() / len(sharpes)),
-            "undefined": int(len(sharpes) - len(finite)),
+            "undefined": int((~np.isfinite(sharpes) & ~ruined).sum()),
+            "ruined": int(ruined.sum()),
         },
         "equity": {f"path_{i + 1}": r.network.result.equity for i, r in enumerate(records)},
     }
@@ -747,7 +759,11 @@ def _record(folds: list[Fold], pieces: list[tuple[Fold, tuple[int, int] | None]]
         baselines={k: v for k, v in baselines.items() if v is not None},
         primary=pick(lambda f: f.primary),
         fold_of_bar=np.concatenate([np.full(len(t.proba), k) for k, t in sizes]),
-        fold_of_trade=np.concatenate([np.full(len(t.result.trades), k) for k, t in sizes]),
+        # chain() drops the trades of every window after a ruined one (a margin call): those come last, so the
+        # chained trades are a prefix of the windows' own.
+        fold_of_trade=np.concatenate([np.full(len(t.result.trades), k) for k, t in sizes])[
+            : len(network.result.trades)
+        ],
     )
 
 

@@ -15,7 +15,7 @@ from neurotrade import backtest
 from neurotrade._stages import load_bars
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
-from neurotrade.decision import DecisionEngine, RuleState
+from neurotrade.decision import DecisionEngine
 from neurotrade.errors import BacktestError
 from neurotrade.labels import CLASS_NAMES
 from neurotrade.store import BundleRef, load_bundle
@@ -106,7 +106,7 @@ def backtest_bundle(
         if inside[i] and not started:
             # Trading starts flat with fresh rules, as each fold of the run did: no spacing or daily count carried
             # in from decisions before the window.
-            engine.state = RuleState()
+            engine.start_account()
         decision = engine.update(bar, time=time)
         if inside[i]:
             started = True

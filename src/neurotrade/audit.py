@@ -591,15 +591,17 @@ def _warnings_once() -> Iterator[None]:
 
 
 def _bars_the_training_labels_span(
-    split: Split, bar_times: pd.DatetimeIndex, times: pd.DatetimeIndex, t1: pd.Series, after: pd.Timestamp
+    split: Split, bar_times: pd.DatetimeIndex, times: pd.DatetimeIndex, t1: pd.Series
 ) -> np.ndarray:
     """Which bars lie inside some training sample's [t, t1] (a training label's own bars), as a mask."""
     if not len(split.train):
         return np.zeros(len(bar_times), dtype=bool)
-    starts = bar_times.get_indexer(times[split.train])
+    # searchsorted, not get_indexer: a time missing from the bars must still cover the bars around it.
+    starts = np.searchsorted(bar_times.asi8, times[split.train].asi8, side="left")
     ends_at = pd.DatetimeIndex(t1.iloc[split.train])
-    ends = np.where(ends_at.isna(), starts, bar_times.get_indexer(ends_at.fillna(times[split.train[0]])))
-    ends = np.where(ends < 0, np.searchsorted(bar_times, after) - 1, ends)
+    ends = np.searchsorted(bar_times.asi8, ends_at.fillna(times[split.train[0]]).asi8, side="right") - 1
+    ends = np.clip(np.where(ends_at.isna(), starts, np.maximum(ends, starts)), 0, len(bar_times) - 1)
+    starts = np.clip(starts, 0, len(bar_times) - 1)
     steps = np.zeros(len(bar_times) + 1, dtype=np.int64)
     np.add.at(steps, starts, 1)
     np.add.at(steps, ends + 1, -1)
@@ -641,7 +643,7 @@ def _perturbed(
     for column in table.columns:
         if column != "t1":
             new_table[column] = moved(table[column].to_numpy(), rotate if column == "label" else affine)
-    far = ~_bars_the_training_labels_span(split, bars.index, frame.index, table["t1"], after)
+    far = ~_bars_the_training_labels_span(split, bars.index, frame.index, table["t1"])
     prices = ["open", "high", "low", "close"]
     new_bars = bars.copy()
     if how == 0:

@@ -219,7 +219,8 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
         raise
     resumed = _resumed_folds(runs, seeds)
     folds, metrics = runs[0]
-    for warning in (_primary_in_sample(spec, home_dir, folds), _primary_sizing(spec)):
+    reach = _cpcv_indicator_reach(spec, features.warmup_bars)
+    for warning in (_primary_in_sample(spec, home_dir, folds), _primary_sizing(spec), reach):
         if warning:
             log.warning("%s", warning)
             metrics["aggregate"]["warnings"].append(warning)
@@ -229,9 +230,7 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     if len(runs) > 1:
         metrics["seeds"] = {
             "seeds": seeds,
-            "aggregate": summarize_seeds(
-                [{k: v for k, v in m["aggregate"].items() if k != "warnings"} for _, m in runs]
-            ),
+            "aggregate": summarize_seeds([_comparable(m["aggregate"]) for _, m in runs]),
         }
 
     say(ProgressEvent("save", "writing the model bundle and the run folder"))
@@ -382,6 +381,35 @@ def count_trials(
     if others:
         source += f"; {others} more were tried on other versions of {instrument} data and are not counted"
     return max(counted, stated or 0), source
+
+
+def _comparable(aggregate: dict[str, Any]) -> dict[str, Any]:
+    """A seed's aggregate metrics in the shape every seed shares: no warnings, and every backtest's ``ruined``
+    present (None when the account survived), so one seed's margin call does not make the seeds incomparable."""
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: fill(v) for k, v in value.items()}
+            if "final_equity" in out:
+                out.setdefault("ruined", None)
+            return out
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    return fill({k: v for k, v in aggregate.items() if k != "warnings"})
+
+
+def _cpcv_indicator_reach(spec: Strategy, warmup_bars: int) -> str | None:
+    """Under CPCV a training row after a test group holds indicator values computed over the group's bars; the
+    embargo covers that only as far as it reaches (de Prado's embargo): say when the indicators reach further."""
+    if spec.split.method != "cpcv" or spec.split.embargo >= warmup_bars:
+        return None
+    return (
+        f"the indicators read up to {warmup_bars} bars back, the CPCV embargo covers {spec.split.embargo}: training "
+        f"rows within {warmup_bars} bars after a test group hold indicator values computed partly over the group's "
+        "bars (serial correlation across the border); raise split.embargo toward that to rule it out"
+    )
 
 
 def _primary_sizing(spec: Strategy) -> str | None:

@@ -146,6 +146,7 @@ def test_filters_are_off_by_default_and_veto_when_asked(replayed_run: tuple, rep
         expected_move_pct=fitted["expected_move_pct"],
         periods_per_year=fitted["periods_per_year"],
         horizon=fitted["horizon"],
+        expected_loss_pct=fitted["expected_loss_pct"],  # the training labels' down move, apart from the up one
     )
     assert engine.rules.min_edge_pct is None and engine.rules.min_bars_between_signals == 0
     spaced = DecisionEngine.from_bundle(bundle, min_bars_between_signals=5)

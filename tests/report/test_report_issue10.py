@@ -50,8 +50,8 @@ def test_cpcv_headline_is_the_median_path_of_all(issue10_run: Path) -> None:
     assert "Headline: the median path 2 of 3" in summary
     assert "mean 0.633 ± 0.862, min -0.300, median 0.800, max 1.400; 66.7% of the paths positive" in summary
     cpcv = page[page.index("<h2>CPCV paths</h2>") :]
-    assert row(cpcv, "2 (headline)") == ["0.800", "12.00%", "-7.00%", "2"]
-    assert row(cpcv, "3") == ["-0.300", "-4.00%", "-11.00%", "3"]
+    assert row(cpcv, "2 (headline)") == ["0.800", "12.00%", "-7.00%", "2", ""]
+    assert row(cpcv, "3") == ["-0.300", "-4.00%", "-11.00%", "3", ""]
     assert '"name":"headline path 2"' in page and '"name":"path 2 (headline)"' in page
     assert '"name":"path 1"' in page and '"name":"path 3"' in page
 
@@ -90,4 +90,4 @@ def test_cpcv_without_paths_parquet_or_path_returns_still_renders(issue10_run: P
     assert "CPCV paths" in headings(page)
     assert '"name":"path 1"' not in page  # no equity of every path without paths.parquet
     cpcv = page[page.index("<h2>CPCV paths</h2>") :]
-    assert row(cpcv, "2 (headline)") == ["0.800", "–", "–", "2"]
+    assert row(cpcv, "2 (headline)") == ["0.800", "–", "–", "2", ""]

@@ -237,20 +237,32 @@ def cpcv_lines(cpcv: dict[str, Any] | None) -> list[str]:
     CPCV: 5 paths from 15 splits of 6 groups, 2 tested per split; path Sharpe 0.50 ± 0.25 (mean ± std)
       min -0.10, median 0.45, max 0.90; 80.0 % of paths positive
     headline: median path 3 of 5 (the table above is that path, not the best one)
+    >>> cpcv["sharpe"] |= {"ruined": 2, "min": None}
+    >>> print(cpcv_lines(cpcv)[2])
+      2 of 5 paths ruined (a margin call): no Sharpe ratio, ranked below every other
     >>> cpcv_lines(None)
     []
     """
     if not cpcv:
         return []
     sharpe, n = cpcv.get("sharpe", {}), len(cpcv.get("paths", []))
-    return [
+    ruined, undefined = sharpe.get("ruined") or 0, sharpe.get("undefined") or 0
+    over = f" over {n - ruined - undefined} of them" if ruined or undefined else ""
+    lines = [
         f"CPCV: {n} paths from {cpcv.get('splits')} splits of {cpcv.get('groups')} groups, "
         f"{cpcv.get('test_groups')} tested per split; path Sharpe {_num(sharpe.get('mean'))} ± "
-        f"{_num(sharpe.get('std'))} (mean ± std)",
+        f"{_num(sharpe.get('std'))} (mean ± std{over})",
         f"  min {_num(sharpe.get('min'))}, median {_num(sharpe.get('median'))}, max {_num(sharpe.get('max'))}; "
         f"{_share(sharpe.get('positive_share'))} of paths positive",
-        f"headline: median path {cpcv.get('shown_path')} of {n} (the table above is that path, not the best one)",
     ]
+    if ruined:
+        lines.append(f"  {ruined} of {n} paths ruined (a margin call): no Sharpe ratio, ranked below every other")
+    if undefined:
+        lines.append(f"  {undefined} of {n} paths without a Sharpe ratio (no trades), ranked below every other")
+    lines.append(
+        f"headline: median path {cpcv.get('shown_path')} of {n} (the table above is that path, not the best one)"
+    )
+    return lines
 
 
 def forecast_lines(forecasts: dict[str, Any] | None) -> list[str]:

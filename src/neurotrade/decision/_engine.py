@@ -164,12 +164,28 @@ class DecisionEngine:
         self._change = RegimeChangeScore(strategy.model.change_window) if "latent" in self.heads else None
         self._volatility = RealisedVolatility(d.volatility_span)
         bt = strategy.backtest
-        self._exits = None
         # Stops, and the margin call a short or a levered long can meet: the backtest closes such positions inside
         # the bar, and the engine says so.
-        if bt.exits or d.allow_short or d.max_leverage > 1:
+        self._tracks_exits = bt.exits or d.allow_short or d.max_leverage > 1
+        self._atr = indicators.stream("atr", period=bt.atr_stop.period) if bt.atr_stop is not None else None
+        self.start_account()
+        self._rows: deque[np.ndarray] = deque(maxlen=self.lookback)
+        self._warm = False
+
+    def start_account(self) -> None:
+        """Start trading here, flat, with the backtest's initial cash and fresh rules (no spacing or daily count
+        carried in), as a backtest's window does. Indicator and feature streams keep their history.
+
+        The engine starts an account when it is built, so by default ``Decision.held`` and the filters count from
+        the first bar fed; call this at the bar a backtest (or a paper account) starts trading, after warming the
+        streams up on the history before it.
+        """
+        self.state = RuleState()
+        self._exits = None
+        if self._tracks_exits:
             from neurotrade.backtest import CostModel, ExitTracker
 
+            bt = self.strategy.backtest
             self._exits = ExitTracker(
                 bt.fill,
                 stop_loss_pct=bt.stop_loss_pct,
@@ -179,10 +195,6 @@ class DecisionEngine:
                 costs=CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct),
                 initial_cash=bt.initial_cash,
             )
-            self._atr = indicators.stream("atr", period=bt.atr_stop.period) if bt.atr_stop is not None else None
-        self.state = RuleState()
-        self._rows: deque[np.ndarray] = deque(maxlen=self.lookback)
-        self._warm = False
 
     @property
     def position(self) -> int:
@@ -294,7 +306,7 @@ class DecisionEngine:
         row = self.stream.update(stamp, bar)
         # Streams that every bar advances, warm or not, exactly as the batch run computed them over all bars.
         realised = self._volatility.update(float(bar["close"]))
-        atr = self._atr.update(bar)["atr"] if self._exits is not None and self._atr is not None else math.nan
+        atr = self._atr.update(bar)["atr"] if self._atr is not None else math.nan
         side = self.primary.update(bar, time=stamp) if self.primary is not None else None
         if np.isnan(row).any():
             if self._warm:

@@ -140,10 +140,11 @@ class DecisionRules:
       stays flat, and a reversal still closes the old side (the model no longer wants it), so a veto can never
       keep a long the signal says to leave. The expected edge, in percent, is the predicted log return (times
       100) signed by the new side when the view has one, else ``(p[signal] - p[opposite]) * expected_move_pct``:
-      the probability margin times the size of the move the labels stand for; for a meta model
-      ``p[BUY] * expected_move_pct - (1 - p[BUY]) * expected_loss_pct``, the average win and loss of the
-      training bets (``expected_loss_pct`` defaults to the win); less the round trip ``round_trip_cost_pct``
-      (twice commission plus slippage, in percent);
+      the probability margin times the size of the move the labels stand for; with ``expected_loss_pct`` the two
+      moves apart: a long's ``p[BUY] * expected_move_pct - p[SELL] * expected_loss_pct`` (the training labels'
+      average up and down moves), a short's the mirror, and for a meta model
+      ``p[BUY] * expected_move_pct - (1 - p[BUY]) * expected_loss_pct`` (the average win and loss of the
+      training bets); less the round trip ``round_trip_cost_pct`` (twice commission plus slippage, in percent);
     - **change filters** limit how often the position changes at all, and keep the position held when they fire:
       ``min_bars_between_signals``, fewer bars than this have passed since the position last changed; and
       ``max_trades_per_day``, that many changes were already made on the bar's UTC calendar day.
@@ -292,8 +293,13 @@ class DecisionRules:
             loss = self.expected_move_pct if self.expected_loss_pct is None else self.expected_loss_pct
             gain = proba[BUY] * self.expected_move_pct - (1.0 - proba[BUY]) * loss
             return float(gain - self.round_trip_cost_pct)
-        margin = proba[signal] - proba[SELL if signal == BUY else BUY]
-        return float(margin * self.expected_move_pct - self.round_trip_cost_pct)
+        if self.expected_loss_pct is None:
+            margin = proba[signal] - proba[SELL if signal == BUY else BUY]
+            return float(margin * self.expected_move_pct - self.round_trip_cost_pct)
+        # Fitted up and down moves: a long wins the up move with p[BUY] and loses the down move with p[SELL].
+        up, down = self.expected_move_pct, self.expected_loss_pct
+        gain = proba[BUY] * up - proba[SELL] * down if signal == BUY else proba[SELL] * down - proba[BUY] * up
+        return float(gain - self.round_trip_cost_pct)
 
     def decide(self, view: BarView, state: RuleState = RuleState()) -> Step:
         """One bar: the signal, target position and entry size, given the view and the previous state.

@@ -63,6 +63,12 @@ def headline(cpcv: Mapping[str, Any]) -> str:
         f"{format_value('sharpe', sharpe.get('min'))}, median {format_value('sharpe', sharpe.get('median'))}, max "
         f"{format_value('sharpe', sharpe.get('max'))}; "
         f"{'–' if share is None else f'{share:.1%}'} of the paths positive."
+        + (
+            f" {sharpe['ruined']} of the {n} paths were ruined (a margin call): they have no Sharpe ratio, rank below "
+            "every other and are left out of the mean and spread."
+            if sharpe.get("ruined")
+            else ""
+        )
     )
 
 
@@ -161,9 +167,10 @@ def paths_table(cpcv: Mapping[str, Any]) -> str:
             format_value("total_return", path_value(row, "total_return")),
             format_value("max_drawdown", path_value(row, "max_drawdown")),
             format_value("trades", row.get("trades")),
+            f"ruined {str(row['ruined'])[:10]}" if row.get("ruined") else "",
         ]
         rows.append((label, cells))
-    return table(["path", "Sharpe", "total return", "max drawdown", "trades"], rows)
+    return table(["path", "Sharpe", "total return", "max drawdown", "trades", "margin call"], rows)
 
 
 def cpcv_parts(cpcv: Mapping[str, Any], paths: pd.DataFrame | None) -> list[Any]:
