@@ -140,3 +140,11 @@ def test_summary_line_examples_hold() -> None:
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_a_ruined_column_says_so_below_the_table(monkeypatch, capsys: pytest.CaptureFixture) -> None:
+    metrics = copy.deepcopy(PLAIN)
+    metrics["aggregate"]["strategy"] = {**_trading(-1.2, None, 4), "ruined": "2021-03-05T00:00:00+00:00"}
+    out = summary(metrics, method="walk_forward", trades=pd.DataFrame(), monkeypatch=monkeypatch, capsys=capsys)
+    assert "ruined: strategy: a margin call at 2021-03-05" in out
+    assert "ruined: buy & hold" not in out

@@ -13,7 +13,7 @@ from rich.table import Table
 from neurotrade._examples import resolve_strategy
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, state
-from neurotrade.cli._run import METRIC_ROWS
+from neurotrade.cli._run import METRIC_ROWS, sizing_lines
 from neurotrade.errors import BacktestError
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ def backtest_command(
     console.print(table)
     signals = ", ".join(f"{name} {count}" for name, count in m["signals"].items())
     console.print(f"signals: {signals}", highlight=False)
+    for line in sizing_lines(None, out.result.trades):  # how the trades ended: signal, stops, margin call
+        console.print(line, highlight=False)
+    if m["strategy"].get("ruined"):
+        console.print(f"[bold red]ruined:[/] a margin call at {m['strategy']['ruined'][:10]}", highlight=False)
     if m["in_sample"]:
         console.print(
             f"[bold yellow]in sample:[/] the model was trained and stopped on data up to {m['trained_until'][:10]}; "

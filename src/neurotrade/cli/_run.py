@@ -150,6 +150,9 @@ def render_summary(result: RunResult) -> None:
     for label, key, fmt in METRIC_ROWS:
         table.add_row(label, *[fmt(metrics.get(key)) for _, metrics in columns])
     console.print(table)
+    for name, metrics in columns:  # a margin call leaves no Sharpe ratio: say why the cell is empty
+        if metrics.get("ruined"):
+            console.print(f"[bold red]ruined:[/] {name}: a margin call at {metrics['ruined'][:10]}", highlight=False)
     for line in cpcv_lines(cpcv):
         console.print(line, highlight=False)
     if len(folds) > 1:
