@@ -912,7 +912,9 @@ def _deflated(equity: pd.Series, trials: int, *, benchmark: pd.Series | None = N
 def _tested(fold: Fold) -> np.ndarray:
     """The fold's labelled test samples that its model scored (a window model skips rows before its first window)."""
     rows = fold.split.test
-    return rows[np.isin(fold.split.times[rows], fold.window)]
+    # DatetimeIndex.isin hashes the int64 times; np.isin on tz-aware times compares Python objects pair by pair,
+    # which made evaluation quadratic in history (benchmarks/scale.py: 12.6 s of a 10,000-bar run).
+    return rows[fold.split.times[rows].isin(fold.window)]
 
 
 def _signal_counts(signals: np.ndarray) -> dict[str, int]:
