@@ -29,6 +29,7 @@ from neurotrade.errors import (
 
 if TYPE_CHECKING:
     from neurotrade._examples import example_strategy
+    from neurotrade._threads import configure_threads
     from neurotrade.config import Strategy, load_strategy, parse_strategy
     from neurotrade.pipeline import RunResult, load_bundle, run
 
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "RunResult": "neurotrade.pipeline",
     "Strategy": "neurotrade.config",
+    "configure_threads": "neurotrade._threads",
     "example_strategy": "neurotrade._examples",
     "load_bundle": "neurotrade.pipeline",
     "load_strategy": "neurotrade.config",
@@ -58,6 +60,7 @@ __all__ = [
     "StoreError",
     "Strategy",
     "__version__",
+    "configure_threads",
     "example_strategy",
     "load_bundle",
     "load_strategy",

@@ -13,6 +13,7 @@ import typer
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from neurotrade._threads import configure_threads
 from neurotrade._workspace import resolve_home
 from neurotrade.cli._context import CliState, err_console
 from neurotrade.errors import NeurotradeError
@@ -46,6 +47,16 @@ def _root(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Compute threads for this process (torch, OpenMP/MKL, numba). Default: $NEUROTRADE_THREADS, else "
+            "every core; with several runs at once give each cores / runs.",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
@@ -57,6 +68,8 @@ def _root(
         handlers=[RichHandler(console=err_console, show_time=False, show_path=False)],
         force=True,
     )
+    # Before any command imports torch or numba: their pools read their size when they start.
+    configure_threads(threads)
     ctx.obj = CliState(home=resolve_home(home))
 
 
