@@ -748,35 +748,42 @@ def _record(folds: list[Fold], pieces: list[tuple[Fold, tuple[int, int] | None]]
     benchmark = pick(lambda f: f.benchmark)
     assert network is not None and benchmark is not None
     baselines = {name: pick(lambda f, n=name: f.baselines[n]) for name in BASELINES}
-    sizes = [
+    pieces_traded = [
         (fold.index + 1, fold.network if segment is None else fold.network.parts.get(segment))
         for fold, segment in pieces
     ]
-    sizes = [(k, t) for k, t in sizes if t is not None]
+    pieces_traded = [(k, t) for k, t in pieces_traded if t is not None]
     return Record(
         network=network,
         benchmark=benchmark,
         baselines={k: v for k, v in baselines.items() if v is not None},
         primary=pick(lambda f: f.primary),
-        fold_of_bar=np.concatenate([np.full(len(t.proba), k) for k, t in sizes]),
+        fold_of_bar=np.concatenate([np.full(len(t.proba), k) for k, t in pieces_traded]),
         # chain() drops the trades of every window after a ruined one (a margin call): those come last, so the
         # chained trades are a prefix of the windows' own.
-        fold_of_trade=np.concatenate([np.full(len(t.result.trades), k) for k, t in sizes])[
+        fold_of_trade=np.concatenate([np.full(len(t.result.trades), k) for k, t in pieces_traded])[
             : len(network.result.trades)
         ],
     )
 
 
-def evaluate(folds: list[Fold], per_year: float, *, trials: int = 1, trials_source: str = "given") -> dict[str, Any]:
+def evaluate(
+    folds: list[Fold],
+    per_year: float,
+    *,
+    trials: int = 1,
+    trials_source: str = "given",
+    outcome: tuple[Record, dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     """Per-fold and aggregate out-of-sample metrics: classification on the test labels, the out-of-sample record's
     backtests (:func:`out_of_sample`), and the deflated Sharpe ratio of its path given how many configurations
-    were tried.
+    were tried. ``outcome`` is :func:`out_of_sample` of the folds when the caller already has it.
 
     The headline deflated Sharpe ratio is that of the strategy's *excess* return over buy-and-hold on the same
     bars: on a trending market buy-and-hold alone scores near 1 against zero, so a model that only rides the trend
     would look skilled. The absolute one (against zero) is kept beside it under its own name.
     """
-    record, paths = out_of_sample(folds, per_year)
+    record, paths = outcome if outcome is not None else out_of_sample(folds, per_year)
     chained = record.network.result
     benchmark = record.benchmark.result
     deflated = _deflated(chained.equity, trials)
@@ -922,7 +929,12 @@ def _signal_counts(signals: np.ndarray) -> dict[str, int]:
 
 
 def write_run_folder(
-    run_dir: Path, ref: BundleRef, metrics: dict[str, Any], folds: list[Fold], frame: pd.DataFrame
+    run_dir: Path,
+    ref: BundleRef,
+    metrics: dict[str, Any],
+    folds: list[Fold],
+    frame: pd.DataFrame,
+    outcome: tuple[Record, dict[str, Any] | None] | None = None,
 ) -> pd.DataFrame:
     """metrics.json, and per-bar tables over every fold's out-of-sample window (with a ``fold`` column); the
     decision trace holds each bar's features, probabilities, signal, target and the position held.
@@ -937,7 +949,7 @@ def write_run_folder(
     run_dir.mkdir(parents=True)
     summary = {"bundle": ref.name, "bundle_path": str(ref.path), **metrics}
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    record, paths = out_of_sample(folds, metrics["aggregate"]["periods_per_year"])
+    record, paths = outcome if outcome is not None else out_of_sample(folds, metrics["aggregate"]["periods_per_year"])
     strategy = record.network.result
     trades = strategy.trades.assign(fold=record.fold_of_trade)
     trades.to_parquet(run_dir / "trades.parquet")

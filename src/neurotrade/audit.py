@@ -561,7 +561,7 @@ def _check_fitted(
         log.warning("audit fold %d: the scaled features hold NaN after the warm-up; baselines not refitted", fold)
     for how in range(len(PERTURBATIONS)):
         with _warnings_once():
-            perturbed = _perturbed(split, bars, frame, table, after, how)
+            perturbed = _perturbed(split, bars, frame, table, how)
             state = _fitted_state(split, *perturbed, spec, with_baselines=k == 0)
         for name, arrays in reference.items():
             audit_of = fitted.setdefault(name, ColumnAudit(name, "fitted"))
@@ -609,7 +609,7 @@ def _bars_the_training_labels_span(
 
 
 def _perturbed(
-    split: Split, bars: pd.DataFrame, frame: pd.DataFrame, table: pd.DataFrame, after: pd.Timestamp, how: int
+    split: Split, bars: pd.DataFrame, frame: pd.DataFrame, table: pd.DataFrame, how: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The bars, features and labels with everything a fold must not learn from changed.
 

@@ -27,7 +27,15 @@ import pandas as pd
 import torch
 
 from neurotrade import backtest, data, labels
-from neurotrade._folds import Fold, ProgressCallback, ProgressEvent, evaluate, train_fold, write_run_folder
+from neurotrade._folds import (
+    Fold,
+    ProgressCallback,
+    ProgressEvent,
+    evaluate,
+    out_of_sample,
+    train_fold,
+    write_run_folder,
+)
 from neurotrade._resume import claim_checkpoints, run_identity
 from neurotrade._stages import (
     check_primary_sides,
@@ -185,6 +193,7 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
             home_dir, dataset, spec_json, spec.name, stated=bt.trials, instrument=instrument
         )
         runs: list[tuple[list[Fold], dict[str, Any]]] = []
+        outcomes = []
         for seed in seeds:
             folds: list[Fold] = []
             for k, split in enumerate(fold_splits):
@@ -213,7 +222,10 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
                 )
                 tally.done = ((seeds.index(seed)) * len(fold_splits) + k + 1) * networks * spec.training.epochs
             say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
-            runs.append((folds, evaluate(folds, per_year, trials=trials, trials_source=trials_source)))
+            # Chained once (CPCV: every path) for both the metrics and, for the first seed, the run folder.
+            outcome = out_of_sample(folds, per_year)
+            outcomes.append(outcome)
+            runs.append((folds, evaluate(folds, per_year, trials=trials, trials_source=trials_source, outcome=outcome)))
     except BaseException:
         claimed.release()  # keep the checkpoints for --resume
         raise
@@ -287,7 +299,7 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     weights = {name: tensor.detach().cpu().contiguous() for name, tensor in last.model.state_dict().items()}
     ref = save_bundle(home_dir / "models", spec.name, spec.data.timeframe, weights=weights, documents=documents)
     run_dir = home_dir / "runs" / spec.name / ref.path.name
-    trades = write_run_folder(run_dir, ref, metrics, folds, features.frame)
+    trades = write_run_folder(run_dir, ref, metrics, folds, features.frame, outcomes[0])
     say(ProgressEvent("report", "writing the HTML report"))
     write_report(run_dir, bundle_dir=ref.path)
     claimed.finish()  # the run finished: nothing left to resume
