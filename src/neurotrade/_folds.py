@@ -131,9 +131,7 @@ def train_fold(
     times = frame.index
     y, quantiles = fold_targets(table, split)
     x, scaler = scale_features(frame, split.train)
-    seed_everything(seed)
-    model = build_network(spec, n_inputs=x.shape[1])
-    lookback = int(getattr(model, "lookback", 1))
+    lookback = network_lookback(spec, x.shape[1], seed)
     first = lookback - 1
     if split.segments is not None:
         _check_cpcv_reach(split, first, spec)
@@ -142,39 +140,23 @@ def train_fold(
     scored = scored_rows(split, first, len(times))
     weights = fold_class_weights(y[train], table) if spec.training.class_weights == "balanced" else None
     outcomes = regime_targets(bars, times, table["t1"])
-    extras = outcomes if _needs_extras(model) else None
 
-    def fit(net: torch.nn.Module, name: str) -> TrainResult:
-        _prepare(net, x, train, extras, quantiles)
-        path = None if checkpoints is None else checkpoints / f"fold{index + 1}_{name}.pt"
-        return train_classifier(
-            net,
-            x,
-            y[train].astype(np.int64),
-            x,
-            y[val].astype(np.int64),
-            spec.training,
-            seed=seed,
-            class_weights=weights,
-            train_positions=train,
-            val_positions=val,
-            extras_train=_select(extras, train, net),
-            extras_val=_select(extras, val, net),
-            checkpoint=path,
-            resume_from=path if resume and path is not None and path.is_file() else None,
-            identity={**(identity or {}), "split": split_record(split)},
-            progress=lambda report: say(
-                ProgressEvent("train", f"fold {index + 1} {name}: epoch {report.epoch}", report)
-            ),
-        )
-
-    members = getattr(model, "members", None)
-    if members is not None:  # an ensemble: each member alone first, then the combiner over the frozen members
-        for i, member in enumerate(members):
-            fit(member, f"member{i + 1}")
-        model.freeze_members()
-    training = fit(model, "model")
-    model.cpu()
+    model, training = fit_network(
+        index,
+        spec,
+        x,
+        y,
+        train,
+        val,
+        seed=seed,
+        say=say,
+        extras=outcomes,
+        quantiles=quantiles,
+        weights=weights,
+        checkpoints=checkpoints,
+        resume=resume,
+        identity={**(identity or {}), "split": split_record(split)},
+    )
 
     # Every row up to the last one this fold trains, stops or trades on (a CPCV split trains after its test groups).
     upto = max(end, *(int(rows.max()) + 1 for rows in (train, val, test) if len(rows)))
@@ -226,6 +208,69 @@ def train_fold(
         outputs=outputs,
         decisions=decided,
     )
+
+
+def network_lookback(spec: Strategy, n_inputs: int, seed: int) -> int:
+    """How many rows one sample of the spec's network reads (1 for a row model, its window for a sequence one)."""
+    seed_everything(seed)
+    return int(getattr(build_network(spec, n_inputs=n_inputs), "lookback", 1))
+
+
+def fit_network(
+    index: int,
+    spec: Strategy,
+    x: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    *,
+    seed: int,
+    say: ProgressCallback,
+    extras: dict[str, np.ndarray],
+    quantiles: labels.QuantileClasses | None,
+    weights: np.ndarray | None,
+    checkpoints: Path | None,
+    resume: bool,
+    identity: dict[str, Any],
+) -> tuple[torch.nn.Module, TrainResult]:
+    """Build the spec's network (seeded) and train it on rows ``train`` of ``x``, stopping on rows ``val``; an
+    ensemble trains each member alone first, then its combiner over the frozen members. Returned on the CPU."""
+    seed_everything(seed)
+    model = build_network(spec, n_inputs=x.shape[1])
+    wanted = extras if _needs_extras(model) else None
+
+    def fit(net: torch.nn.Module, name: str) -> TrainResult:
+        _prepare(net, x, train, wanted, quantiles)
+        path = None if checkpoints is None else checkpoints / f"fold{index + 1}_{name}.pt"
+        return train_classifier(
+            net,
+            x,
+            y[train].astype(np.int64),
+            x,
+            y[val].astype(np.int64),
+            spec.training,
+            seed=seed,
+            class_weights=weights,
+            train_positions=train,
+            val_positions=val,
+            extras_train=_select(wanted, train, net),
+            extras_val=_select(wanted, val, net),
+            checkpoint=path,
+            resume_from=path if resume and path is not None and path.is_file() else None,
+            identity=identity,
+            progress=lambda report: say(
+                ProgressEvent("train", f"fold {index + 1} {name}: epoch {report.epoch}", report)
+            ),
+        )
+
+    members = getattr(model, "members", None)
+    if members is not None:
+        for i, member in enumerate(members):
+            fit(member, f"member{i + 1}")
+        model.freeze_members()
+    training = fit(model, "model")
+    model.cpu()
+    return model, training
 
 
 def _check_cpcv_reach(split: Split, first: int, spec: Strategy) -> None:

@@ -60,6 +60,42 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
     return bars
 
 
+def load_universe(
+    spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any], None] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The bars of every symbol of a universe, each on its own history (aligned by time later, never filled).
+
+    Examples
+    --------
+    >>> bars = load_universe(DataSpec(source="synthetic", symbols=2, bars=400), home=Path("."), seed=1)
+    >>> list(bars), [len(b) for b in bars.values()]
+    (['S001', 'S002'], [400, 400])
+    """
+    symbols = data.universe_symbols(spec.symbols, spec.universe, home=home)
+    out: dict[str, pd.DataFrame] = {}
+    for position, symbol in enumerate(symbols):
+        one = symbol_spec(spec, symbol)
+        try:
+            out[symbol] = load_bars(one, home=home, seed=data.symbol_seed(seed, position), on_repair=on_repair)
+        except (DataError, ConfigError, OSError) as error:
+            raise DataError(f"universe symbol {symbol}: {error}") from error
+    return out
+
+
+def symbol_spec(spec: DataSpec, symbol: str) -> DataSpec:
+    """The ``data:`` section of one symbol of a universe (a file source's ``{symbol}`` filled in).
+
+    Examples
+    --------
+    >>> symbol_spec(DataSpec(source="file", path="d/{symbol}.csv", symbols=["A", "B"]), "B").path
+    'd/B.csv'
+    """
+    path = None if spec.path is None else spec.path.replace("{symbol}", symbol)
+    return DataSpec.model_validate(
+        {**spec.model_dump(exclude={"symbols", "universe", "symbol", "path"}), "symbol": symbol, "path": path}
+    )
+
+
 def _from_store(store: data.DataStore, symbol: str, timeframe: str) -> pd.DataFrame:
     """The stored bars at ``timeframe``, else the coarsest stored finer ones (to be resampled)."""
     wanted = data.parse_timeframe(timeframe).delta

@@ -152,6 +152,10 @@ def run(
 def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) -> RunResult:
     tally = _Tally(shown)
     say = tally.say
+    if spec.data.is_universe:
+        from neurotrade._universe import run_universe
+
+        return run_universe(spec, home_dir, tally, resume)
 
     say(ProgressEvent("data", f"loading {spec.data.instrument} bars ({spec.data.source}, {spec.data.timeframe})"))
     repairs: list[str] = []

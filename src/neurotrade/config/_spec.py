@@ -23,6 +23,9 @@ MAX_INDICATORS = 1000
 MAX_SETS_PER_OUTPUT = 64
 MAX_INPUT_NAMES = 10_000
 InputName = Annotated[str, Field(max_length=200)]
+# A symbol becomes a folder name in the store: it starts with a letter or digit, so `.` and `..` cannot.
+Symbol = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length=64)]
+MAX_SYMBOLS = 5000
 
 
 class DataSpec(Section):
@@ -33,8 +36,16 @@ class DataSpec(Section):
     """
 
     source: Literal["sample", "store", "file", "synthetic"] = "sample"
-    # A symbol becomes a folder name in the store: it starts with a letter or digit, so `.` and `..` cannot.
-    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length=64)] = "AAPL"
+    symbol: Symbol = "AAPL"
+    # A universe: several symbols on one time axis, one model trained on all of them (see neurotrade.universe).
+    # A list of symbols (a file source reads `path` with `{symbol}` in it), a count of seeded synthetic symbols,
+    # or `universe: NAME` listed in the workspace's universes.yaml.
+    symbols: (
+        Annotated[list[Symbol], Field(min_length=1, max_length=MAX_SYMBOLS)]
+        | Annotated[int, Field(ge=1, le=MAX_SYMBOLS)]
+        | None
+    ) = None
+    universe: Name | None = None
     timeframe: Timeframe = "1d"
     path: Annotated[str, Field(max_length=4096)] | None = None
     repair: Annotated[list[Literal["sort", "dedupe", "split-adjust", "implausible-drop"]], Field(max_length=4)] = []
@@ -49,8 +60,22 @@ class DataSpec(Section):
 
     @property
     def instrument(self) -> str:
-        """What the bars are of, for display: the symbol, or ``synthetic``."""
+        """What the bars are of, for display: the symbol, the universe, or ``synthetic``."""
+        if self.universe is not None:
+            return f"universe {self.universe}"
+        if isinstance(self.symbols, int):
+            return f"{self.symbols} synthetic symbols"
+        if self.symbols is not None:
+            shown = ", ".join(self.symbols[:6]) + (
+                f" and {len(self.symbols) - 6} more" if len(self.symbols) > 6 else ""
+            )
+            return f"[{shown}]"
         return "synthetic" if self.source == "synthetic" else self.symbol
+
+    @property
+    def is_universe(self) -> bool:
+        """Whether the strategy names a universe (``symbols`` or ``universe``), even of one symbol."""
+        return self.symbols is not None or self.universe is not None
 
     @model_validator(mode="after")
     def _path_only_for_files(self) -> DataSpec:
@@ -58,6 +83,25 @@ class DataSpec(Section):
             raise ValueError("source 'file' needs `path: <file.csv or .parquet>`")
         if self.source != "file" and self.path:
             raise ValueError(f"`path` is only read with source 'file' (source is {self.source!r})")
+        return self
+
+    @model_validator(mode="after")
+    def _one_way_to_name_symbols(self) -> DataSpec:
+        if self.symbols is not None and self.universe is not None:
+            raise ValueError("give `symbols` or `universe`, not both")
+        if self.is_universe and "symbol" in self.model_fields_set:
+            raise ValueError("give `symbol` (one) or `symbols`/`universe` (a universe), not both")
+        if isinstance(self.symbols, int) and self.source != "synthetic":
+            raise ValueError(f"a count of symbols ({self.symbols}) is for source 'synthetic'; list the symbols instead")
+        if isinstance(self.symbols, list):
+            seen = [s.upper() for s in self.symbols]
+            doubled = sorted({s for s in seen if seen.count(s) > 1})
+            if doubled:
+                raise ValueError(f"symbols lists {doubled} more than once")
+        several = self.universe is not None or (isinstance(self.symbols, list) and len(self.symbols) > 1)
+        several = several or (isinstance(self.symbols, int) and self.symbols > 1)
+        if self.source == "file" and several and self.path and "{symbol}" not in self.path:
+            raise ValueError("a file source with several symbols needs `{symbol}` in `path`, e.g. data/{symbol}.csv")
         return self
 
 
@@ -214,6 +258,15 @@ class ContextSpec(Section):
     volume_ratio: Annotated[list[Annotated[int, Field(ge=2, le=10_000)]], Field(max_length=64)] = []
 
 
+class CrossSectionSpec(Section):
+    """Features of a universe across its symbols, at each bar from that bar's values only: the percentile rank
+    (0 lowest .. 1 highest) and the z-score of base features (``rsi_14``, ``ret_20``) over the symbols that have
+    the bar. Named ``{tf}_{feature}_xrank`` and ``{tf}_{feature}_xz``."""
+
+    rank: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
+    zscore: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
+
+
 class NNInputsSpec(Section):
     """What the network sees: fuzzy memberships, raw indicator outputs and context, on which timeframes, and how
     many past bars of each.
@@ -228,6 +281,10 @@ class NNInputsSpec(Section):
     indicators: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
     context: ContextSpec = ContextSpec()
     lookback_periods: Annotated[int, Field(ge=0, le=500)] = 0
+    # Universes only: features across the symbols at each bar, and who the network knows each row is of.
+    cross_section: CrossSectionSpec = CrossSectionSpec()
+    symbol_embedding: bool = False
+    scaling: Literal["pooled", "per_symbol"] = "pooled"
 
     @field_validator("fuzzy", mode="before")
     @classmethod
@@ -616,6 +673,20 @@ class BacktestSpec(Section):
         )
 
 
+class PortfolioSpec(Section):
+    """How a universe's per-symbol decisions share one cash account (``neurotrade.backtest.simulate_portfolio``).
+
+    ``selection: all`` trades every symbol's own decision; ``top_k`` holds, at each bar, the ``top_k`` symbols
+    with the highest predicted score (P(BUY) - P(SELL)) long, and with ``decisions.allow_short`` the ``top_k``
+    lowest short. Each new position takes ``max_position_pct`` percent of the equity (default: an equal share,
+    100 / symbols, or 100 / the positions top_k can hold), times the rules' size.
+    """
+
+    selection: Literal["all", "top_k"] = "all"
+    top_k: Annotated[int, Field(ge=1, le=MAX_SYMBOLS)] = 1
+    max_position_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+
+
 class Strategy(Section):
     """A whole strategy, as declared in one YAML file.
 
@@ -642,6 +713,7 @@ class Strategy(Section):
     training: TrainingSpec = TrainingSpec()
     decisions: DecisionSpec = DecisionSpec()
     backtest: BacktestSpec = BacktestSpec()
+    portfolio: PortfolioSpec = PortfolioSpec()
 
     @model_validator(mode="before")
     @classmethod
@@ -666,6 +738,43 @@ class Strategy(Section):
             raise ValueError(
                 f"labels.target: {target} adds a return head to the network, which the {self.model.type} model "
                 f"cannot take ({why}); use target: classification"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _universe_keys_need_a_universe(self) -> Strategy:
+        nn = self.nn_inputs
+        if not self.data.is_universe:
+            used = [
+                key
+                for key, on in (
+                    ("nn_inputs.cross_section", bool(nn.cross_section.rank or nn.cross_section.zscore)),
+                    ("nn_inputs.symbol_embedding", nn.symbol_embedding),
+                    ("nn_inputs.scaling", nn.scaling != "pooled"),
+                    ("portfolio", bool(self.portfolio.model_fields_set)),
+                )
+                if on
+            ]
+            if used:
+                raise ValueError(f"{', '.join(used)} apply to a universe; list data.symbols or name data.universe")
+            return self
+        bt = self.backtest
+        unsupported = [
+            key
+            for key, on in (
+                ("backtest.stop_loss_pct", bt.stop_loss_pct is not None),
+                ("backtest.take_profit_pct", bt.take_profit_pct is not None),
+                ("backtest.trailing_stop_pct", bt.trailing_stop_pct is not None),
+                ("backtest.atr_stop", bt.atr_stop is not None),
+                ("backtest.fill: same_close", bt.fill != "next_open"),
+                ("labels.meta", getattr(self.labels, "meta", None) is not None),
+            )
+            if on
+        ]
+        if unsupported:
+            raise ValueError(
+                f"{', '.join(unsupported)} cannot be used with a universe yet: the shared-cash portfolio fills "
+                "at the next open without intra-bar exits; trade one symbol for these"
             )
         return self
 

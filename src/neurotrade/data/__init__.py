@@ -16,6 +16,7 @@ from neurotrade.data._sessions import Gap, find_gaps
 from neurotrade.data._store import DataStore, StoreEntry, normalise_symbol
 from neurotrade.data._synthetic import synthetic_ohlcv
 from neurotrade.data._timeframe import TIMEFRAMES, Timeframe, infer_timeframe, parse_timeframe, resample
+from neurotrade.data._universe import named_universes, symbol_seed, universe_symbols
 
 __all__ = [
     "OHLCV_COLUMNS",
@@ -31,12 +32,15 @@ __all__ = [
     "fingerprint",
     "infer_timeframe",
     "load_sample",
+    "named_universes",
     "normalise_symbol",
     "parse_timeframe",
     "read_ohlcv",
     "resample",
     "sample_info",
     "sample_symbols",
+    "symbol_seed",
     "synthetic_ohlcv",
+    "universe_symbols",
     "validate_ohlcv",
 ]
