@@ -724,8 +724,10 @@ def run_universe(spec: Strategy, home: Path, tally: Any, resume: bool) -> Any:
     say(ProgressEvent("split", f"splitting ({spec.split.method}) on one time axis for {len(u.symbols)} symbols"))
     fold_splits = universe_splits(u, spec)
     bt = spec.backtest
-    union = fold_splits[0].time.times
-    if bt.calendar == "auto":
+    if bt.calendar == "auto":  # every loaded bar of every symbol measures the market's calendar
+        union = u.bars[u.symbols[0]].index
+        for s in u.symbols[1:]:
+            union = union.union(u.bars[s].index)
         per_year = backtest.observed_periods_per_year(union)
     else:
         per_year = backtest.periods_per_year(spec.data.timeframe, calendar=bt.calendar)
