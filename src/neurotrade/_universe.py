@@ -835,7 +835,7 @@ def _documents(
     rows = np.union1d(last.split.rows.train, last.split.rows.validation)
     trained_until = pd.Timestamp(u.table["t1"].iloc[rows].max()).isoformat() if len(rows) else None
     pooled = last.scalers.get("*")
-    return {
+    documents: dict[str, Any] = {
         "spec": spec.model_dump(mode="json"),
         "features": {
             "timeframe": spec.data.timeframe,
@@ -848,9 +848,9 @@ def _documents(
             "symbols": u.symbols,
         },
         "decisions": {**spec.decisions.model_dump(mode="json"), **last.decisions, "periods_per_year": per_year},
-        # Pooled scaling: one scaler for every symbol; per_symbol: one each, under "scalers".
+        # Pooled scaling: one scaler for every symbol; per_symbol: one each, under "scalers" (and "scaler" is
+        # the first symbol's, so a reader that knows one scaler only still finds one of the right shape).
         "scaler": (pooled or next(iter(last.scalers.values()))).to_dict(),
-        "scalers": None if pooled is not None else {s: sc.to_dict() for s, sc in last.scalers.items()},
         "labels": {
             **spec.labels.model_dump(mode="json"),
             "classes": list(labels.CLASS_NAMES),
@@ -896,6 +896,9 @@ def _documents(
         "environment": pipeline.environment(),
         "metrics": metrics,
     }
+    if pooled is None:
+        documents["scalers"] = {s: scaler.to_dict() for s, scaler in last.scalers.items()}
+    return documents
 
 
 def write_universe_folder(

@@ -135,6 +135,12 @@ def render_summary(result: RunResult) -> None:
     )
     baselines = aggregate.get("baselines", {})
     title = "Out-of-sample backtest (every fold's test window, chained)"
+    universe = aggregate.get("universe")
+    if universe:
+        title = (
+            f"Out-of-sample portfolio of {len(universe['symbols'])} symbols, one cash account (every fold's test "
+            "window, chained); buy & hold: equal weight"
+        )
     if cpcv:
         title = f"Out-of-sample backtest (CPCV: the median path {cpcv.get('shown_path')} of {len(cpcv['paths'])})"
     table = Table(title=title, title_justify="left")
@@ -171,6 +177,9 @@ def render_summary(result: RunResult) -> None:
                 _int(fold["strategy"].get("trades")),
             )
         console.print(per_fold)
+    if universe:
+        for line in universe_lines(universe, result.metrics.get("symbols", {})):
+            console.print(line)
     if "trials" in ours:
         console.print(
             f"deflated Sharpe ratio of the excess over buy & hold {_num3(ours.get('deflated_sharpe_excess'))} "
@@ -227,6 +236,48 @@ def render_summary(result: RunResult) -> None:
     console.print(f"bundle  {escape(str(result.bundle.path))}  (the last fold's model)", highlight=False)
     console.print(f"run     {escape(str(result.run_dir))}", highlight=False)
     console.print(f"report  {escape(str(result.run_dir / 'report.html'))}", highlight=False)
+
+
+def universe_lines(universe: dict[str, Any], symbols: dict[str, Any]) -> list[Any]:
+    """How the portfolio was held (exposure, likeness to buy-and-hold) and each symbol's numbers: traded alone
+    with the whole equity beside its buy-and-hold, and what its trades added to the portfolio.
+
+    Examples
+    --------
+    >>> universe = {"symbols": ["A"], "position_fraction": 0.25, "selection": "all",
+    ...     "exposure": {"mean_gross": 0.3, "buy_and_hold_mean_gross": 1.0}, "correlation_with_buy_and_hold": 0.5}
+    >>> print(universe_lines(universe, {})[0])
+    each new position takes 25.0 % of the equity (selection: all); invested 30.0 % on average (buy & hold 100.0 %), returns correlated 0.50 with buy & hold
+    """  # noqa: E501
+    exposure = universe.get("exposure", {})
+    lines: list[Any] = [
+        f"each new position takes {_share(universe.get('position_fraction'))} of the equity (selection: "
+        f"{universe.get('selection')}); invested {_share(exposure.get('mean_gross'))} on average (buy & hold "
+        f"{_share(exposure.get('buy_and_hold_mean_gross'))}), returns correlated "
+        f"{_num(universe.get('correlation_with_buy_and_hold'))} with buy & hold"
+    ]
+    if not symbols:
+        return lines
+    table = Table(
+        title="Per symbol: alone (its decisions, the whole equity) and its P&L in the portfolio", title_justify="left"
+    )
+    for column in ("symbol", "accuracy", "always", "BUY", "alone", "B&H", "trades", "portfolio"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for symbol, m in symbols.items():
+        signals = m.get("signals", {})
+        total = sum(signals.values()) or 1
+        table.add_row(
+            escape(symbol),
+            _num3(m["classification"].get("accuracy")),
+            _num3(m["classification"].get("majority_rate")),
+            f"{100 * signals.get('BUY', 0) / total:.0f}%",
+            _short_pct(m["strategy"].get("total_return")),
+            _short_pct(m["buy_and_hold"].get("total_return")),
+            _int(m["strategy"].get("trades")),
+            f"{m['contribution']['pnl_pct']:+.1f}%",
+        )
+    lines.append(table)
+    return lines
 
 
 def cpcv_lines(cpcv: dict[str, Any] | None) -> list[str]:
@@ -339,6 +390,10 @@ def _num4g(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{100 * value:+.2f} %"
+
+
+def _short_pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:+.1f}%"
 
 
 def _share(value: Any) -> str:
