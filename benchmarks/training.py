@@ -86,8 +86,8 @@ class Timing:
 
 
 def make_data(samples: int) -> Data:
-    """Features of the default strategy on synthetic bars, ZigZag labels, a chronological 80/20 split."""
-    default = load_strategy(REPO / "strategies" / "default.yaml")
+    """Features of the single-symbol AAPL example on synthetic bars, ZigZag labels, a chronological 80/20 split."""
+    default = load_strategy(REPO / "strategies" / "aapl_fuzzy_mlp.yaml")
     strategy = Strategy.model_validate(
         {**default.model_dump(), "data": DataSpec(source="synthetic", bars=samples + 200).model_dump()}
     )

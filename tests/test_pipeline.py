@@ -161,8 +161,18 @@ def load_strategy_from_docs(docs: dict) -> Strategy:
 def test_default_strategy_runs_on_the_bundled_data(tmp_path: Path) -> None:
     spec = load_strategy(Path(__file__).resolve().parents[1] / "strategies" / "default.yaml")
     result = run(spec.model_copy(update={"training": spec.training.model_copy(update={"epochs": 3})}), home=tmp_path)
-    assert result.bundle.name == "aapl_fuzzy_mlp/1d_v1"
+    assert result.bundle.name == "stocks_universe/1d_v1"
+    data = load_bundle(tmp_path / "models", "stocks_universe").documents["data"]
+    assert data["symbols"] == ["AAPL", "MSFT", "IBM", "GOOG"]
+    assert any("2000-06-21 (2:1)" in r for r in data["repairs"])  # AAPL's split, adjusted on load and reported
+    assert result.metrics["aggregate"]["universe"]["traded"] == data["symbols"]
+
+
+def test_the_single_symbol_example_runs_on_the_bundled_data(tmp_path: Path) -> None:
+    spec = load_strategy(Path(__file__).resolve().parents[1] / "strategies" / "aapl_fuzzy_mlp.yaml")
+    result = run(spec.model_copy(update={"training": spec.training.model_copy(update={"epochs": 3})}), home=tmp_path)
     data = load_bundle(tmp_path / "models", "aapl_fuzzy_mlp").documents["data"]
+    assert result.bundle.name == "aapl_fuzzy_mlp/1d_v1"
     assert data["symbol"] == "AAPL" and any("2000-06-21 (2:1)" in r for r in data["repairs"])
 
 

@@ -76,7 +76,7 @@ def test_run_of_an_unknown_name_lists_the_packaged_ones(tmp_path, monkeypatch, r
     message = " ".join(err.split())  # the console wraps long lines
     assert "no strategy file 'synthetic_lstn' here and no packaged strategy of that name; did you mean" in message
     assert "'synthetic_lstm'?" in message
-    assert "Packaged strategies: aapl_neuro_fuzzy, default," in message
+    assert "Packaged strategies: aapl_fuzzy_mlp, aapl_neuro_fuzzy, default," in message
     assert "Traceback" not in err
 
 
@@ -89,7 +89,7 @@ def test_run_without_a_strategy_uses_the_packaged_default_outside_the_repository
     # ... and ./strategies/default.yaml when there is one.
     (tmp_path / "strategies").mkdir()
     (tmp_path / "strategies" / "default.yaml").write_text(
-        (PACKAGED / "default.yaml").read_text().replace("name: aapl_fuzzy_mlp", "name: local_default")
+        (PACKAGED / "default.yaml").read_text().replace("name: stocks_universe", "name: local_default")
     )
     code, _, _ = call(["--home", str(tmp_path), "run"], capsys)
     assert code == 2 and ran[-1] == "local_default"
@@ -111,7 +111,7 @@ def test_init_writes_a_starter_and_says_what_to_run(tmp_path, monkeypatch, capsy
     assert written.read_text() == (PACKAGED / "default.yaml").read_text()
     assert "neurotrade validate mine/strategy.yaml" in out and "neurotrade run mine/strategy.yaml" in out
     assert str(tmp_path / "ws") in " ".join(out.split())
-    assert neurotrade.load_strategy(written).name == "aapl_fuzzy_mlp"
+    assert neurotrade.load_strategy(written).name == "stocks_universe"
 
 
 def test_init_never_overwrites(tmp_path, monkeypatch, capsys) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from neurotrade.config._base import Section
 from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
@@ -84,6 +84,14 @@ class DataSpec(Section):
         if self.source != "file" and self.path:
             raise ValueError(f"`path` is only read with source 'file' (source is {self.source!r})")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_the_unused_symbol(self, handler: Any) -> Any:
+        """A universe's dump leaves out ``symbol`` (unused, at its default), so it validates again as written."""
+        out = handler(self)
+        if self.is_universe and isinstance(out, dict) and "symbol" not in self.model_fields_set:
+            out.pop("symbol", None)
+        return out
 
     @model_validator(mode="after")
     def _one_way_to_name_symbols(self) -> DataSpec:
@@ -751,7 +759,7 @@ class Strategy(Section):
                     ("nn_inputs.cross_section", bool(nn.cross_section.rank or nn.cross_section.zscore)),
                     ("nn_inputs.symbol_embedding", nn.symbol_embedding),
                     ("nn_inputs.scaling", nn.scaling != "pooled"),
-                    ("portfolio", bool(self.portfolio.model_fields_set)),
+                    ("portfolio", self.portfolio != PortfolioSpec()),
                 )
                 if on
             ]
