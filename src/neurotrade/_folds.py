@@ -684,15 +684,17 @@ def _baselines(
     train: np.ndarray,
     val: np.ndarray,
     first: int,
+    rows: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The baselines' probabilities on every row from ``first`` on, fitted like the network.
+    """The baselines' probabilities on every row from ``first`` on (or on ``rows``: what a universe trades and
+    scores), fitted like the network.
 
     Logistic regression learns from the training rows. The Lorentzian kNN may use any row of the training and
     validation windows as a neighbour, but only once that row's label is known (its t1 is before the bar being
     classified): nothing a live system would not have had. A CPCV split passes ``t1`` as known from the start, so
     the kNN uses every purged training row, later groups included, as the network does.
     """
-    rows = np.arange(first, len(times))
+    rows = np.arange(first, len(times)) if rows is None else rows
     logistic = LogisticBaseline().fit(x[train], y[train].astype(np.int64))
     known = np.union1d(train, val)
     knn = LorentzianKNN(k=8).fit(x[known], y[known].astype(np.int64), times[known], t1.iloc[known])

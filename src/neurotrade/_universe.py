@@ -213,8 +213,6 @@ def train_pooled_fold(
     )
     decided = _up_down_pct(outcomes["ret"], y, train)
     decided["horizon"] = _pooled_horizon(u, train)
-    known, also = neighbours_known(u.table["t1"], split.time, val)
-    baseline_proba = _baselines(x, y, pd.DatetimeIndex(u.frame.index), known, train, also, 0)
     symbols: dict[str, Fold] = {}
     proba_all = np.full((len(x), len(CLASSES)), np.nan)
     for s in u.symbols:
@@ -225,13 +223,26 @@ def train_pooled_fold(
         fold.scaler = scalers.get(s, scalers.get("*"))  # type: ignore[assignment]
         fold.quantiles = quantiles
         fold.training = training
-        fold.baselines = {
-            name: _trade_symbol(fold, p[block], u, s, spec, per_year, decided) for name, p in baseline_proba.items()
-        }
         proba_all[block] = fold.outputs["proba"]
         symbols[s] = fold
     if not symbols:
         raise SplitError(f"fold {index + 1}: no symbol has bars to trade in its test window")
+    # The baselines score only the rows some symbol trades or is tested on (a kNN query costs its neighbours).
+    wanted = np.unique(
+        np.concatenate(
+            [
+                u.blocks[s].start + np.union1d(f.split.times.get_indexer(f.window), f.split.test[f.split.test >= first])
+                for s, f in symbols.items()
+            ]
+        )
+    )
+    known, also = neighbours_known(u.table["t1"], split.time, val)
+    baseline_proba = _baselines(x, y, pd.DatetimeIndex(u.frame.index), known, train, also, 0, rows=wanted)
+    for s, fold in symbols.items():
+        block = u.blocks[s]
+        fold.baselines = {
+            name: _trade_symbol(fold, p[block], u, s, spec, per_year, decided) for name, p in baseline_proba.items()
+        }
     # The symbols traded in this fold; one with no bar in its window (delisted before it) is not scored.
     scored = {
         name: r[np.isfinite(proba_all[r]).all(axis=1)]
