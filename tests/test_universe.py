@@ -237,3 +237,32 @@ def test_top_k_holds_at_most_k_symbols(tmp_path: Path) -> None:
     assert ((exposure != 0).sum(axis=1) <= 2).all()
     assert (exposure >= 0).all().all()  # no shorts without decisions.allow_short
     assert result.metrics["aggregate"]["universe"]["position_fraction"] == 0.5
+
+
+def test_the_panel_runner_gives_each_symbol_its_own_features_bit_for_bit(tmp_path: Path) -> None:
+    spec = parse_strategy(
+        "name: panel\ndata: {source: sample, symbols: [AAPL, GOOG]}\n"
+        "indicators: {rsi_14: {}, macd: {}, bbands_20: {period: 20}}\n"
+        "nn_inputs: {indicators: [rsi_14, macd.hist, bbands_20.upper], lookback_periods: 1}\n"
+    )
+    u = load_universe_data(spec, tmp_path, lambda event: None)
+    for symbol in u.symbols:
+        alone = features.build_features(u.bars[symbol], spec).frame
+        pd.testing.assert_frame_equal(u.frame.iloc[u.blocks[symbol]], alone, check_exact=True)
+
+
+def test_a_file_source_reads_each_symbol_from_its_own_file(tmp_path: Path) -> None:
+    for seed, symbol in enumerate(["AAA", "BBB"]):
+        neurotrade.data.synthetic_ohlcv(400 + 100 * seed, seed=seed).to_csv(tmp_path / f"{symbol}.csv")
+    spec = parse_strategy(
+        f"name: files\ndata: {{source: file, path: '{tmp_path}/{{symbol}}.csv', symbols: [AAA, BBB]}}\n"
+        "indicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+    )
+    u = load_universe_data(spec, tmp_path, lambda event: None)
+    assert [len(u.bars[s]) for s in u.symbols] == [400, 500]
+    (tmp_path / "BBB.csv").unlink()
+    with pytest.raises(ConfigError, match=r"data\.path: no such file '.*BBB\.csv'"):
+        parse_strategy(
+            f"name: files\ndata: {{source: file, path: '{tmp_path}/{{symbol}}.csv', symbols: [AAA, BBB]}}\n"
+            "indicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
+        )

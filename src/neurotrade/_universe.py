@@ -15,6 +15,7 @@ decision context) and pooled where they learn (one time axis, one scaler, one ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,14 @@ from neurotrade._folds import (
 from neurotrade._resume import split_record
 from neurotrade._stages import decision_context, fold_targets, load_universe, make_labels, make_splits, regime_targets
 from neurotrade.config import Strategy
-from neurotrade.errors import ConfigError, DataError, SplitError
-from neurotrade.features import FeatureCache, Standardizer, add_universe_features, build_features
+from neurotrade.errors import ConfigError, DataError, FeatureError, SplitError
+from neurotrade.features import (
+    FeatureCache,
+    Standardizer,
+    add_universe_features,
+    build_features,
+    compute_indicator_panels,
+)
 from neurotrade.splits import PooledSplit, Split, pooled_splits
 from neurotrade.training import classification_metrics, collapse_warnings
 
@@ -102,13 +109,24 @@ def load_universe_data(spec: Strategy, home: Path, say: ProgressCallback) -> Uni
     cache = FeatureCache(home)
     frames: dict[str, pd.DataFrame] = {}
     warmup = 0
+    raw: dict[str, pd.DataFrame] = {}
+
+    def build(symbol: str) -> Callable[[pd.DataFrame, Strategy], Any]:
+        def from_panel(symbol_bars: pd.DataFrame, symbol_spec: Strategy) -> Any:
+            if not raw:  # the first symbol not cached: every symbol's indicators at once, in parallel
+                raw.update(compute_indicator_panels(bars, spec.indicators))
+            return build_features(symbol_bars, symbol_spec, raw=raw[symbol])
+
+        return from_panel
+
     for symbol in symbols:
         try:
-            built = cache.load_or_build(bars[symbol], _one_symbol(spec, symbol), build_features)
-        except DataError as error:
-            raise DataError(f"universe symbol {symbol}: {error}") from error
+            built = cache.load_or_build(bars[symbol], _one_symbol(spec, symbol), build(symbol))
+        except (DataError, FeatureError) as error:
+            raise type(error)(f"universe symbol {symbol}: {error}") from error
         frames[symbol] = built.frame
         warmup = max(warmup, built.warmup_bars)
+    raw.clear()
     frames = add_universe_features(frames, spec)
     say(ProgressEvent("labels", f"labelling ({spec.labels.type}) {len(symbols)} symbols"))
     tables = {s: make_labels(bars[s], spec).loc[frames[s].index] for s in symbols}

@@ -106,10 +106,23 @@ def _check_data_path(doc: LocatedDocument, base_dir: Path | None) -> list[str]:
     data = doc.data.get("data")
     if not isinstance(data, dict) or data.get("source") != "file" or not isinstance(data.get("path"), str):
         return []
+    line = doc.line_of(("data", "path"))
+    if "{symbol}" in data["path"]:  # one file per symbol of a universe: each listed one must exist
+        symbols = data.get("symbols")
+        if not isinstance(symbols, list):
+            return []  # a named universe is resolved in the workspace, when the run loads it
+        missing = [
+            str(_resolve_path(data["path"].replace("{symbol}", str(s)), base_dir))
+            for s in symbols
+            if not _resolve_path(data["path"].replace("{symbol}", str(s)), base_dir).is_file()
+        ]
+        if not missing:
+            return []
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        return [f"{doc.source}:{line} data.path: no such file {', '.join(repr(m) for m in missing[:3])}{more}"]
     path = _resolve_path(data["path"], base_dir)
     if path.is_file():
         return []
-    line = doc.line_of(("data", "path"))
     return [f"{doc.source}:{line} data.path: no such file {str(path)!r}"]
 
 

@@ -67,6 +67,35 @@ def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec]) -
     return pd.DataFrame(columns, index=bars.index)
 
 
+def compute_indicator_panels(
+    bars: Mapping[str, pd.DataFrame], specs: Mapping[str, IndicatorSpec]
+) -> dict[str, pd.DataFrame]:
+    """Every declared indicator on every symbol of a universe at once, through the numba panel runner (the
+    symbols in parallel; each symbol's values bit for bit those of :func:`compute_indicators` on its own bars),
+    returned per symbol on its own bars.
+
+    Examples
+    --------
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> bars = {"A": synthetic_ohlcv(300, seed=1), "B": synthetic_ohlcv(200, seed=2)}
+    >>> specs = {"rsi_14": IndicatorSpec(type="rsi", params={"period": 14})}
+    >>> out = compute_indicator_panels(bars, specs)
+    >>> out["B"].equals(compute_indicators(bars["B"], specs)), len(out["A"]), len(out["B"])
+    (True, 300, 200)
+    """
+    columns: dict[str, dict[str, np.ndarray]] = {s: {} for s in bars}
+    for key, spec in specs.items():
+        assert spec.type is not None  # the loader resolves every type
+        panel = indicators.compute(dict(bars), spec.type, **spec.params)
+        outputs = list(dict.fromkeys(panel.columns.get_level_values("output")))
+        positions = {s: panel.index.get_indexer(frame.index) for s, frame in bars.items()}
+        for s in bars:
+            for name in outputs:
+                column = key if len(outputs) == 1 else f"{key}.{name}"
+                columns[s][column] = panel[s, name].to_numpy()[positions[s]]
+    return {s: pd.DataFrame(columns[s], index=bars[s].index) for s in bars}
+
+
 def fuzzy_memberships(values: pd.DataFrame, fuzzy_sets: Mapping[str, Mapping[str, FuzzySetSpec]]) -> pd.DataFrame:
     """Membership of each indicator output in each of its fuzzy sets; column ``{output}_{set}``.
 
@@ -110,7 +139,7 @@ def feature_timeframes(strategy: Strategy) -> list[str]:
     return list(strategy.nn_inputs.timeframes or [strategy.data.timeframe])
 
 
-def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
+def build_features(bars: pd.DataFrame, strategy: Strategy, *, raw: pd.DataFrame | None = None) -> FeatureMatrix:
     """Compute the feature matrix of ``strategy`` on ``bars``, warm-up rows dropped, never filled.
 
     Every value at bar t depends only on bars up to t: indicators are causal, memberships act on one row, lags
@@ -127,7 +156,7 @@ def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
     >>> fm.resolved_features, fm.warmup_bars, len(fm.frame)
     (['1d_rsi_14'], 14, 286)
     """
-    frame = feature_frame(bars, strategy)
+    frame = feature_frame(bars, strategy, raw=raw)
     complete = frame.notna().all(axis=1).to_numpy()
     if not complete.any():
         raise FeatureError(
@@ -149,7 +178,7 @@ def build_features(bars: pd.DataFrame, strategy: Strategy) -> FeatureMatrix:
     )
 
 
-def feature_frame(bars: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
+def feature_frame(bars: pd.DataFrame, strategy: Strategy, *, raw: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every feature on every bar, warm-up rows still NaN: what :func:`build_features` checks and trims.
 
     The leakage audit compares this frame across truncated histories, so it is kept free of any row filtering.
@@ -165,7 +194,7 @@ def feature_frame(bars: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     blocks = []
     for tf in feature_timeframes(strategy):
         tf_bars = bars if tf == strategy.data.timeframe else data.resample(bars, tf, incomplete="keep")
-        block = _timeframe_block(tf_bars, strategy, tf)
+        block = _timeframe_block(tf_bars, strategy, tf, raw if tf == strategy.data.timeframe else None)
         if tf != strategy.data.timeframe:
             block = align_to_finer(block, tf, bars.index, strategy.data.timeframe)
         blocks.append(block)
@@ -196,9 +225,12 @@ def align_to_finer(block: pd.DataFrame, timeframe: str, index: pd.DatetimeIndex,
     return pd.DataFrame(out, index=index, columns=block.columns)
 
 
-def _timeframe_block(bars: pd.DataFrame, strategy: Strategy, timeframe: str) -> pd.DataFrame:
+def _timeframe_block(
+    bars: pd.DataFrame, strategy: Strategy, timeframe: str, raw: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every feature of one timeframe, on that timeframe's bars, lags included, named ``{tf}_...``."""
-    raw = compute_indicators(bars, strategy.indicators)
+    if raw is None:  # else computed already, with a universe's other symbols (compute_indicator_panels)
+        raw = compute_indicators(bars, strategy.indicators)
     memberships = fuzzy_memberships(raw, strategy.fuzzy_sets)
     pool = pd.concat([memberships, raw, context_features(bars, strategy.nn_inputs.context)], axis=1)
     base = _base_columns(strategy)
