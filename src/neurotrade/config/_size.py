@@ -34,7 +34,12 @@ def feature_count(strategy: Strategy) -> int:
     fuzzy = sum(len(sets) for sets in strategy.fuzzy_sets.values()) if nn.fuzzy == "all" else len(nn.fuzzy)
     context = len(nn.context.returns) + len(nn.context.price_over_ma) + len(nn.context.volume_ratio)
     timeframes = len(nn.timeframes) if isinstance(nn.timeframes, list) else 1
-    return (fuzzy + len(nn.indicators) + context) * timeframes * (nn.lookback_periods + 1)
+    # A universe adds its cross-sectional features and, with a symbol embedding, one column per symbol.
+    universe = len(nn.cross_section.rank) + len(nn.cross_section.zscore)
+    if nn.symbol_embedding:
+        symbols = strategy.data.symbols
+        universe += symbols if isinstance(symbols, int) else len(symbols or [])  # a named universe: unknown here
+    return (fuzzy + len(nn.indicators) + context) * timeframes * (nn.lookback_periods + 1) + universe
 
 
 def check_model_size(doc: LocatedDocument, strategy: Strategy) -> list[str]:
