@@ -266,3 +266,19 @@ def test_a_file_source_reads_each_symbol_from_its_own_file(tmp_path: Path) -> No
             f"name: files\ndata: {{source: file, path: '{tmp_path}/{{symbol}}.csv', symbols: [AAA, BBB]}}\n"
             "indicators: {rsi_14: {}}\nnn_inputs: {indicators: [rsi_14]}\n"
         )
+
+
+def test_data_universe_defines_lists_and_shows_universes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from neurotrade.cli import main
+
+    def call(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as info:
+            main(["--home", str(tmp_path), "data", "universe", *args])
+        return int(info.value.code or 0), " ".join(capsys.readouterr().out.split())
+
+    assert call("pair", "S1", "S2")[0] == 0
+    assert call("pair") == (0, "S1 S2")
+    assert "pair" in call()[1]
+    code, out = call("pairs")
+    assert code == 2 and "no universe 'pairs'" in out
+    assert load_universe_data(small("named", ", universe: pair"), tmp_path, lambda event: None).symbols == ["S1", "S2"]

@@ -178,6 +178,52 @@ def show_command(
     console.print(table)
 
 
+@data_app.command("universe")
+def universe_command(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="The universe to show, or to define with SYMBOLS.")] = None,
+    symbols: Annotated[
+        list[str] | None, typer.Argument(help="Its symbols: defines (or replaces) the universe.", show_default=False)
+    ] = None,
+) -> None:
+    """List the workspace's universes, show one, or define one (`data universe tech AAPL MSFT`); a strategy
+    trades it with `data: {universe: tech}`."""
+    from neurotrade.data import define_universe, named_universes
+
+    home = state(ctx).home
+    if name is not None and symbols:
+        path = define_universe(home, name, list(symbols))
+        console.print(f"universe {escape(name)}: {', '.join(escape(s) for s in symbols)} (in {escape(str(path))})")
+        return
+    universes = named_universes(home)
+    if name is not None:
+        if name not in universes:
+            known = ", ".join(sorted(universes)) or "none yet"
+            console.print(
+                f"[red]no universe {escape(name)!r}[/] (defined: {escape(known)}); define it with: "
+                f"neurotrade data universe {escape(name)} SYMBOL...",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
+        console.print(" ".join(universes[name]), highlight=False, soft_wrap=True)
+        return
+    if not universes:
+        console.print(
+            "No universes defined yet; define one with: neurotrade data universe NAME SYMBOL...",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, title="Universes")
+    table.add_column("Name", style="bold", no_wrap=True)
+    table.add_column("Symbols", justify="right")
+    table.add_column("", overflow="fold")
+    for key, listed in universes.items():
+        table.add_row(escape(key), str(len(listed)), escape(" ".join(listed)))
+    console.print(table)
+
+
 @data_app.command("samples")
 def samples_command() -> None:
     """List the real daily bars bundled with neurotrade (split-adjusted when loaded)."""

@@ -16,7 +16,7 @@ from neurotrade.data._sessions import Gap, find_gaps
 from neurotrade.data._store import DataStore, StoreEntry, normalise_symbol
 from neurotrade.data._synthetic import synthetic_ohlcv
 from neurotrade.data._timeframe import TIMEFRAMES, Timeframe, infer_timeframe, parse_timeframe, resample
-from neurotrade.data._universe import named_universes, symbol_seed, universe_symbols
+from neurotrade.data._universe import define_universe, named_universes, symbol_seed, universe_symbols
 
 __all__ = [
     "OHLCV_COLUMNS",
@@ -28,6 +28,7 @@ __all__ = [
     "SampleInfo",
     "StoreEntry",
     "Timeframe",
+    "define_universe",
     "find_gaps",
     "fingerprint",
     "infer_timeframe",

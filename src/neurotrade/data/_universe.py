@@ -92,3 +92,45 @@ def symbol_seed(seed: int, position: int) -> int:
     if position == 0:
         return seed
     return int(np.random.SeedSequence([seed, position]).generate_state(1)[0])
+
+
+def define_universe(home: Path, name: str, symbols: list[str]) -> Path:
+    """Write (or replace) the universe ``name`` in the workspace's ``universes.yaml``, keeping the others; the
+    file is replaced atomically. Returns its path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> home = Path(tempfile.mkdtemp())
+    >>> _ = define_universe(home, "tech", ["AAPL", "MSFT"])
+    >>> universe_symbols(None, "tech", home=home)
+    ['AAPL', 'MSFT']
+    """
+    import os
+    import tempfile
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from neurotrade.config._spec import MAX_SYMBOLS, Name, Symbol
+
+    try:
+        TypeAdapter(Name).validate_python(name)
+        TypeAdapter(list[Symbol]).validate_python(symbols)
+    except ValidationError as error:
+        raise ConfigError(
+            f"a universe's name starts with a letter (letters, digits, _ and -), its symbols with a letter or "
+            f"digit (letters, digits, ., _ and -): {error.errors()[0]['msg']}"
+        ) from error
+    if not symbols or len(symbols) > MAX_SYMBOLS:
+        raise ConfigError(f"a universe lists 1 to {MAX_SYMBOLS} symbols, got {len(symbols)}")
+    if len({s.upper() for s in symbols}) != len(symbols):
+        raise ConfigError(f"universe {name!r} lists a symbol more than once: {symbols}")
+    universes = named_universes(home)
+    universes[name] = list(symbols)
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / UNIVERSES_FILE
+    fd, tmp = tempfile.mkstemp(dir=home, prefix=".universes-", suffix=".yaml")
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(universes, out, default_flow_style=None, sort_keys=False)
+    Path(tmp).replace(path)
+    return path
