@@ -282,3 +282,17 @@ def test_data_universe_defines_lists_and_shows_universes(tmp_path: Path, capsys:
     code, out = call("pairs")
     assert code == 2 and "no universe 'pairs'" in out
     assert load_universe_data(small("named", ", universe: pair"), tmp_path, lambda event: None).symbols == ["S1", "S2"]
+
+
+def test_the_onnx_sidecar_of_a_universe_names_its_symbols_and_per_symbol_scalers(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from neurotrade.store import export_onnx, load_bundle
+
+    spec = small("onnx_u", ", symbols: 2", ", cross_section: {rank: [rsi_14]}, scaling: per_symbol")
+    result = quiet(spec, tmp_path)
+    out = export_onnx(load_bundle(tmp_path / "models", result.bundle.name), tmp_path / "u.onnx")
+    sidecar = json.loads((tmp_path / "u.preprocess.json").read_text())
+    assert out.is_file() and sidecar["symbols"] == ["S001", "S002"]
+    assert set(sidecar["per_symbol"]) == {"S001", "S002"} and "1d_rsi_14_xrank" in sidecar["cross_section"]
+    scalers = load_bundle(tmp_path / "models", result.bundle.name).documents["scalers"]
+    assert sidecar["per_symbol"]["S002"]["mean"] == scalers["S002"]["mean"] != scalers["S001"]["mean"]

@@ -406,6 +406,20 @@ def _preprocess_document(bundle: Bundle, model: nn.Module, opset: int) -> dict[s
         "transform": "x = ((raw - mean) / scale) in float64, then cast to float32; windows are the lookback rows "
         "ending at the decision bar, oldest first",
     }
+    scalers = bundle.documents.get("scalers")
+    if isinstance(scalers, dict):  # a universe scaled per symbol: each symbol's rows by its own statistics
+        sidecar["per_symbol"] = {s: {"mean": list(v["mean"]), "scale": list(v["scale"])} for s, v in scalers.items()}
+        sidecar["transform"] += "; mean and scale are per_symbol[symbol]'s (the top-level ones: the first symbol's)"
+    symbols = bundle.documents.get("features", {}).get("symbols")
+    if symbols:
+        sidecar["symbols"] = list(symbols)
+        cross = [f for f in features if f.endswith(("_xrank", "_xz"))]
+        if cross:
+            sidecar["cross_section"] = (
+                f"{', '.join(cross)}: at each bar, over the symbols that have it, the percentile rank (0 lowest, 1 "
+                "highest, ties averaged) or z-score (population std; 0 when constant) of the feature named before "
+                "the suffix (neurotrade.features.rank_pct / zscore)"
+            )
     if "latent" in getattr(model, "heads", ()):
         # The regime-change score needs the recent latents, so it is not in the graph; this is how to compute it.
         window = bundle.documents.get("spec", {}).get("model", {}).get("change_window", 50)
