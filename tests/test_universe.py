@@ -207,6 +207,7 @@ def test_cross_sectional_features_read_only_their_own_bar() -> None:
         ("{source: sample, symbols: [A], universe: tech}", "", "give `symbols` or `universe`, not both"),
         ("{source: sample}", "portfolio: {top_k: 2}", "portfolio apply to a universe"),
         ("{source: sample, symbols: [A, B]}", "backtest: {stop_loss_pct: 2}", "backtest.stop_loss_pct cannot be used"),
+        ("{source: sample, symbols: [A, B]}", "split: {method: cpcv}", "split.method: cpcv cannot be used"),
     ],
 )
 def test_universe_keys_are_checked_with_errors_that_teach(data: str, extra: str, message: str) -> None:

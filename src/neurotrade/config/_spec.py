@@ -776,13 +776,15 @@ class Strategy(Section):
                 ("backtest.atr_stop", bt.atr_stop is not None),
                 ("backtest.fill: same_close", bt.fill != "next_open"),
                 ("labels.meta", getattr(self.labels, "meta", None) is not None),
+                ("split.method: cpcv", self.split.method == "cpcv"),
             )
             if on
         ]
         if unsupported:
             raise ValueError(
-                f"{', '.join(unsupported)} cannot be used with a universe yet: the shared-cash portfolio fills "
-                "at the next open without intra-bar exits; trade one symbol for these"
+                f"{', '.join(unsupported)} cannot be used with a universe yet (the shared-cash portfolio fills at "
+                "the next open without intra-bar exits, over consecutive test windows); use walk_forward or "
+                "chronological splits, or trade one symbol for these"
             )
         return self
 
