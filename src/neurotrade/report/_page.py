@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from neurotrade.report import _figures as figures
+from neurotrade.report import _universe as universe
 from neurotrade.report._cpcv import cpcv_parts
 from neurotrade.report._cpcv import headline as cpcv_headline
 from neurotrade.report._forecasts import forecast_parts
@@ -48,6 +49,12 @@ def write_report(run_dir: Path, *, bundle_dir: Path | None = None) -> Path:
     trades marked (or the decisions when the bars cannot be loaded), per-fold metrics, learning curves, confusion
     matrix; and, when the run folder or bundle holds them, calibration, feature importance, attention maps, the
     regime latent, ensemble weights and fuzzy rules.
+
+    A universe run (``metrics.json`` with ``aggregate.universe``) shows its shared-cash portfolio instead: the
+    run's warnings first, the portfolio beside equal-weight buy-and-hold and the baselines' portfolios, its
+    equity and drawdown, a table of each symbol (alone, and its contribution inside the portfolio), the
+    contributions and the exposure by symbol over time, and each symbol's price with its trades (a menu picks
+    the symbol); then the folds and the pooled model as for one symbol.
 
     Parameters
     ----------
@@ -127,6 +134,9 @@ def _meta(data: RunData) -> str:
     parts = []
     if window:
         parts.append(f"out of sample {window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}")
+    if data.universe:
+        symbols = data.metrics.get("aggregate", {}).get("universe", {}).get("symbols") or data.metrics["symbols"]
+        parts.append(f"universe of {len(symbols)} symbols, one shared-cash portfolio")
     if data.metrics.get("bundle"):
         parts.append(f"model bundle {data.metrics['bundle']}")
     model = data.metrics.get("model", {})
@@ -139,6 +149,13 @@ Section = tuple[str, list[Any]]
 
 
 def _sections(data: RunData) -> tuple[list[Section], list[str]]:
+    sections, skipped = _universe_head(data) if data.universe else _single_head(data)
+    _model_sections(data, sections, skipped)
+    return sections, skipped
+
+
+def _single_head(data: RunData) -> tuple[list[Section], list[str]]:
+    """One symbol's sections: summary, equity, CPCV paths, price and trades, sizing, forecasts."""
     aggregate = data.metrics.get("aggregate", {})
     sections: list[Section] = []
     skipped: list[str] = []
@@ -175,6 +192,58 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
     if forecasts:
         sections.append(("Forecasts (test windows)", forecasts))
 
+    return sections, skipped
+
+
+def _universe_head(data: RunData) -> tuple[list[Section], list[str]]:
+    """A universe's sections: the portfolio (warnings first), its equity, each symbol's record and contribution,
+    exposure over time and each symbol's price. One symbol's price, decision and sizing charts would show one
+    symbol as if it were the run, or stack every symbol's trace on one time axis: they are left out."""
+    aggregate = data.metrics.get("aggregate", {})
+    symbols = data.metrics.get("symbols") or {}
+    sections: list[Section] = []
+    skipped: list[str] = []
+
+    portfolio: list[Any] = [
+        *universe.warnings_note(aggregate.get("warnings", [])),
+        universe.settings_text(aggregate.get("universe", {}), data.spec),
+    ]
+    summary = _summary_table(aggregate, names=universe.SUMMARY_NAMES)
+    if summary:
+        portfolio += [summary, *_deflated_note(aggregate.get("strategy", {}))]
+    else:
+        skipped.append("portfolio summary: metrics.json has no aggregate strategy metrics")
+    if data.trades is not None and len(data.trades):
+        portfolio.append(_trades_summary(data.trades))
+        if "exit_reason" in data.trades.columns:
+            portfolio.append(exit_reasons_table(data.trades))
+    sections.append(("Portfolio", portfolio))
+    sections.append(("Portfolio equity and drawdown", [universe.portfolio_figure(data.equity)]))
+    if symbols:
+        sections.append(("Per symbol", [universe.symbols_table(symbols, aggregate), universe.SYMBOLS_NOTE]))
+        sections.append(("Contribution by symbol", [universe.contribution_figure(symbols)]))
+    else:
+        skipped.append("per symbol: metrics.json has no per-symbol metrics")
+    if data.exposure is not None and len(data.exposure.columns):
+        gross = data.equity["gross_exposure"] if "gross_exposure" in data.equity.columns else None
+        sections.append(("Exposure over time", [universe.exposure_figure(data.exposure, gross)]))
+    else:
+        skipped.append("exposure over time: no exposure.parquet in the run folder")
+    price = universe.price_parts(data.symbol_bars, data.trades)
+    if price:
+        sections.append(("Price and trades by symbol", price))
+    else:
+        skipped.append(f"price and trades by symbol: {data.bars_note}")
+    skipped.append(
+        "decision and entry-size charts: not drawn for a universe; every symbol's decision trace is in "
+        "decisions.parquet (column symbol)"
+    )
+    return sections, skipped
+
+
+def _model_sections(data: RunData, sections: list[Section], skipped: list[str]) -> None:
+    """The sections one symbol and a universe share: folds, learning, classification and the model's insides."""
+    aggregate = data.metrics.get("aggregate", {})
     folds = _folds_table(data.metrics.get("folds", []))
     if folds:
         sections.append(("Per fold", [folds]))
@@ -220,12 +289,12 @@ def _sections(data: RunData) -> tuple[list[Section], list[str]]:
         sections.append(
             ("Warnings", [f"<details><summary>{len(warnings)} warnings</summary><ul>{items}</ul></details>"])
         )
-    return sections, skipped
 
 
-def _summary_table(aggregate: Mapping[str, Any]) -> str:
+def _summary_table(aggregate: Mapping[str, Any], *, names: Mapping[str, str] | None = None) -> str:
     """Metrics down, models across: strategy (with meta-labelling: primary + meta, then the primary signal alone),
-    buy-and-hold, then each baseline; classification rows last."""
+    buy-and-hold, then each baseline; classification rows last. ``names`` renames columns (a universe's
+    ``strategy`` is its portfolio)."""
     columns: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
     primary = aggregate.get("primary")
     if aggregate.get("strategy"):
@@ -252,7 +321,8 @@ def _summary_table(aggregate: Mapping[str, Any]) -> str:
             rows.append(
                 (f"classifier {key.replace('_', ' ')}", [format_value(key, cls.get(key)) for _, _, cls in columns])
             )
-    return table(["metric", *[name for name, _, _ in columns]], rows)
+    rename = names or {}
+    return table(["metric", *[rename.get(name, name) for name, _, _ in columns]], rows)
 
 
 def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:
@@ -277,7 +347,9 @@ def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
         return ""
     fitted = any(fold.get("decisions") for fold in folds)
     primary = any(fold.get("primary") for fold in folds)
-    header = ["fold", "test window", "train samples", "test samples", "best epoch", "test accuracy", "test log loss"]
+    pooled = any("symbols" in fold for fold in folds)  # a universe: samples of every symbol, one portfolio
+    header = ["fold", "test window", *(["symbols"] if pooled else [])]
+    header += ["train samples", "test samples", "best epoch", "test accuracy", "test log loss"]
     header += [k.replace("_", " ") for k in FOLD_COLUMNS] + ["buy & hold return"]
     if primary:
         header.append("primary alone return")
@@ -291,6 +363,7 @@ def _folds_table(folds: Sequence[Mapping[str, Any]]) -> str:
         strategy = fold.get("strategy", {})
         cells = [
             html.escape(f"{window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}"),
+            *([format_value("symbols", fold.get("symbols"))] if pooled else []),
             format_value("samples", split.get("train", {}).get("samples")),
             format_value("samples", split.get("test", {}).get("samples")),
             format_value("best_epoch", fold.get("training", {}).get("best_epoch")),

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neurotrade._stages import load_bars
+from neurotrade._stages import load_bars, symbol_spec
 from neurotrade.config import DataSpec
+from neurotrade.data import symbol_seed
 from neurotrade.errors import ConfigError, NeurotradeError, StoreError
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ class RunData:
     ``bars`` are the run's OHLCV bars over its trading window when the bundle's spec could load them;
     ``bars_note`` then is empty, otherwise it says why the price chart is missing. ``paths`` holds one equity
     column per CPCV path (``path_1``, ...); ``forecasts`` the regression heads' forecasts beside what was realised.
+
+    A universe run (:attr:`universe`) has no single ``bars``: ``symbol_bars`` holds each symbol's bars over the
+    trading window instead, and ``exposure`` each symbol's signed position value over the equity at every close.
     """
 
     run_dir: Path
@@ -50,6 +54,24 @@ class RunData:
     latent: pd.DataFrame | None = None
     paths: pd.DataFrame | None = None
     forecasts: pd.DataFrame | None = None
+    exposure: pd.DataFrame | None = None
+    symbol_bars: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def universe(self) -> bool:
+        """Whether this is a universe run: its ``aggregate`` is a portfolio of ``metrics["symbols"]``."""
+        return is_universe(self.metrics)
+
+
+def is_universe(metrics: dict[str, Any]) -> bool:
+    """Whether ``metrics.json`` is a universe run's: ``aggregate.universe`` or per-symbol ``symbols`` metrics.
+
+    Examples
+    --------
+    >>> is_universe({"aggregate": {"universe": {"symbols": ["A", "B"]}}}), is_universe({"aggregate": {}})
+    (True, False)
+    """
+    return "universe" in (metrics.get("aggregate") or {}) or isinstance(metrics.get("symbols"), dict)
 
 
 def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> RunData:
@@ -60,8 +82,8 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
     run_dir
         ``runs/<strategy>/<tf>_vN`` in a workspace: ``metrics.json`` and ``equity.parquet`` are required;
         ``trades.parquet``, ``decisions.parquet``, ``calibration.json``, ``importance.json``, ``attention.json``
-        (or ``attention.npz``), ``latent.parquet``, ``paths.parquet`` (CPCV) and ``forecasts.parquet`` are read
-        when present.
+        (or ``attention.npz``), ``latent.parquet``, ``paths.parquet`` (CPCV), ``forecasts.parquet`` and (a
+        universe run) ``exposure.parquet`` are read when present.
     bundle_dir
         The model bundle whose ``training.json`` and ``spec.json`` to use. Default: ``bundle_path`` in
         ``metrics.json``, when that folder exists.
@@ -102,6 +124,8 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
         data.paths = _parquet(run_dir / "paths.parquet")
     if (run_dir / "forecasts.parquet").is_file():
         data.forecasts = _parquet(run_dir / "forecasts.parquet")
+    if (run_dir / "exposure.parquet").is_file():
+        data.exposure = _parquet(run_dir / "exposure.parquet")
 
     if bundle_dir is None and metrics.get("bundle_path"):
         named = Path(metrics["bundle_path"])
@@ -118,7 +142,10 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
             data.training = _json(bundle_dir / "training.json")
         if (bundle_dir / "spec.json").is_file():
             data.spec = _json(bundle_dir / "spec.json")
-    data.bars, data.bars_note = _bars(data)
+    if data.universe:
+        data.symbol_bars, data.bars_note = _universe_bars(data)
+    else:
+        data.bars, data.bars_note = _bars(data)
     return data
 
 
@@ -197,3 +224,39 @@ def _bars(data: RunData) -> tuple[pd.DataFrame | None, str]:
             "(the data source changed since the run)"
         )
     return bars, ""
+
+
+def _universe_bars(data: RunData) -> tuple[dict[str, pd.DataFrame], str]:
+    """Each traded symbol's bars over the portfolio's window, loaded as the run loaded them, or none and why.
+
+    The symbols and their order come from ``metrics.json`` (what the run traded), not from the workspace's
+    ``universes.yaml`` as it is now; a synthetic symbol's seed depends on its position in that order.
+    """
+    if data.spec is None or "data" not in data.spec:
+        return {}, "the run's model bundle (and so its data spec) is not available"
+    universe = data.metrics.get("aggregate", {}).get("universe", {})
+    symbols = [str(s) for s in universe.get("symbols") or data.metrics.get("symbols") or {}]
+    traded = set(universe.get("traded") or symbols)
+    window = data.equity.index
+    out: dict[str, pd.DataFrame] = {}
+    try:
+        # The saved spec carries the default `symbol` beside `symbols`, which the universe's own spec refuses.
+        spec = DataSpec.model_validate({k: v for k, v in data.spec["data"].items() if k != "symbol"})
+        home = data.run_dir.resolve().parents[2]
+        seed = int(data.spec.get("seed", 0))
+        for position, symbol in enumerate(symbols):
+            if symbol not in traded:
+                continue
+            bars = load_bars(symbol_spec(spec, symbol), home=home, seed=symbol_seed(seed, position))
+            bars = bars.loc[(bars.index >= window[0]) & (bars.index <= window[-1])]
+            if not bars.empty:
+                out[symbol] = bars
+    except (NeurotradeError, ValueError, OSError) as e:
+        reason = e.problems[0] if isinstance(e, ConfigError) and e.problems else str(e).splitlines()[0]
+        return {}, f"the bars could not be loaded ({reason})"
+    if not out:
+        return {}, (
+            f"the bars the bundle's spec loads do not cover the run's window {window[0]} .. {window[-1]} "
+            "(the data source changed since the run)"
+        )
+    return out, ""
