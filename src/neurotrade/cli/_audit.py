@@ -30,7 +30,9 @@ def audit_command(
 ) -> None:
     """Check every feature and label for look-ahead: recompute on histories cut at many points and extended past
     them, and require every row before the cut to be identical. Then check the strategy's split (purge, embargo)
-    and that what each fold fits depends on its training rows only. Exits 3 when anything leaks."""
+    and that what each fold fits depends on its training rows only. A universe is checked symbol by symbol and
+    across symbols (each symbol's future bars changed in turn), its splits in time on the shared axis; a leak
+    names its symbol. Exits 3 when anything leaks."""
     from neurotrade.audit import audit
 
     with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
@@ -51,6 +53,8 @@ def render(report: AuditReport) -> None:
     """One row per column, split check and fitted state: times checked (cuts, or folds), leaks, the first leak,
     and the warm-up a feature needs to converge."""
     title = f"Leakage audit of {escape(report.strategy)}: {len(report.cuts)} cuts, {report.folds} folds"
+    if report.symbols:
+        title += f", {len(report.symbols)} symbols ({escape(', '.join(report.symbols))})"
     table = Table(title=title, title_justify="left")
     for column in ("column", "kind", "checks", "leaks", "first leak", f"converges after (start +{report.start_shift})"):
         table.add_column(column, justify="right" if column in ("checks", "leaks") else "left")
@@ -58,10 +62,13 @@ def render(report: AuditReport) -> None:
         leak = c.first_leak
         if leak is None:
             first = ""
-        elif leak.fold is not None:  # a split check or fitted state: the detail names the rows and times
+        elif leak.fold is not None:  # a split check or fitted state: the detail names the rows, times and symbol
             first = f"fold {leak.fold}: {leak.detail}"
+        elif leak.kind == "matrix":  # the recomputed features are not the run's: the detail says where
+            first = leak.detail
         else:
-            first = f"cut {leak.cut:%Y-%m-%d %H:%M}: row {leak.at:%Y-%m-%d %H:%M} {leak.detail}"
+            where = f"{leak.symbol} row" if leak.symbol else "row"
+            first = f"cut {leak.cut:%Y-%m-%d %H:%M}: {where} {leak.at:%Y-%m-%d %H:%M} {leak.detail}"
         warm = "–" if c.kind != "feature" else ("never" if c.converges_after is None else f"{c.converges_after} bars")
         status = "[red]" if c.leaks else ""
         table.add_row(f"{status}{escape(c.column)}", c.kind, str(c.cuts), f"{status}{c.leaks}", escape(first), warm)
@@ -69,5 +76,5 @@ def render(report: AuditReport) -> None:
     if report.ok:
         console.print("[green]no leaks found[/]")
     else:
-        names = ", ".join(leak.column for leak in report.leaks)
+        names = ", ".join(f"{leak.column} ({leak.symbol})" if leak.symbol else leak.column for leak in report.leaks)
         console.print(f"[bold red]leaks found in: {escape(names)}[/]")
