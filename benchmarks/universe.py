@@ -20,12 +20,13 @@ run added over what the process held when it started (sampled from ``/proc/self/
 close to the sample ratio is linear growth.
 
 Per size it also prints a breakdown by phase: the run's own stages (its progress callback: data, features,
-labels, split, train, evaluate, save, report) refined by timing the universe's steps inside them (building
-the indicators, labels, the decision context, scaling, the network's fit, the baselines, each symbol's outputs
-and trading, the portfolio, the metrics, the bundle, the run folder, the report). Each phase shows its seconds
-(excluding the steps named inside it; "(rest)" is the stage's own remainder, e.g. stacking the samples in
-``labels``), the process's peak resident memory while it ran, and the memory on entering it: the phase where
-the peak is reached is the one to shrink.
+labels, split, train, evaluate, save, report) refined by timing the universe's steps inside them (computing the
+indicators, building each symbol's matrix, labels, the decision context, scaling, the network's fit, the
+baselines, each symbol's outputs and trading, the portfolio, the metrics, the bundle, the run folder, the report).
+Each phase shows its seconds (excluding the steps named inside it; "(rest)" is the stage's own remainder, e.g.
+the feature cache's writes in ``features``, stacking the samples in ``labels``), the process's peak resident
+memory while it ran, and the memory on entering it: the phase where the peak is reached is the one to shrink.
+Memory a phase keeps shows in the entry memory of the phases after it.
 
 Before the timed run each subprocess does a small untimed warm-up run (``--warmup`` symbols of 600 bars) so that
 loading numba's caches and the first torch calls are not counted as work that grows with the symbols.
@@ -177,7 +178,8 @@ class Phases:
 # so wrapping that module's attribute catches every call.
 STEPS = [
     ("neurotrade._universe", "load_universe", "data: load bars"),
-    ("neurotrade._universe", "build_features", "features: indicators"),
+    ("neurotrade._universe", "compute_indicator_panels", "features: indicators (all symbols)"),
+    ("neurotrade._universe", "build_features", "features: per-symbol matrices"),
     ("neurotrade._universe", "add_universe_features", "features: cross-section"),
     ("neurotrade._universe", "make_labels", "labels: labelling"),
     ("neurotrade._universe", "decision_context", "labels: decision context"),
@@ -218,7 +220,9 @@ def wrap_steps(phases: Phases, found: dict[str, int]) -> list[tuple[object, str,
 
     for module_name, attribute, name in STEPS:
         module = importlib.import_module(module_name)
-        original = getattr(module, attribute)
+        original = getattr(module, attribute, None)
+        if original is None:  # a step this version of the run does not have
+            continue
         restore.append((module, attribute, original))
         setattr(module, attribute, timed(original, name))
 
@@ -261,6 +265,7 @@ def one_run(symbols: int, bars: int, *, detail: bool) -> dict:
         "samples": found.get("samples", 0),
         "features": found.get("features", 0),
         "start_rss": start_rss,
+        "load": os.getloadavg()[0],  # this run's own threads count in it too
         "run_peak_rss": phases.max_rss,
         "phases": [
             {"name": n, "seconds": phases.seconds.get(n, 0.0), "peak": phases.peak.get(n, 0), "entry": phases.entry[n]}
@@ -356,18 +361,20 @@ def main() -> None:
             flush=True,
         )
 
-    columns = ["symbols", "samples", "wall s", "peak GiB", "run +GiB", "s/1k smp", "MiB/1k smp"]
+    columns = ["symbols", "samples", "wall s", "peak GiB", "run +GiB", "s/1k smp", "MiB/1k smp", "load 1m"]
     print("\n" + " ".join(f"{c:>11}" for c in columns))
     for symbols in sizes:
         r = results[symbols]
         added = max(r["run_peak_rss"] - r["start_rss"], 0)
         cells = [f"{symbols}", f"{r['samples']:,}", f"{r['total']:.1f}", f"{r['peak_rss'] / GIB:.2f}"]
         cells += [f"{added / GIB:.2f}", f"{1000 * r['total'] / r['samples']:.3f}"]
-        cells += [f"{1000 * added / r['samples'] / 2**20:.2f}"]
+        cells += [f"{1000 * added / r['samples'] / 2**20:.2f}", f"{r['load']:.1f}"]
         print(" ".join(f"{c:>11}" for c in cells))
     print(
         "peak GiB: the subprocess's ru_maxrss (imports and warm-up included); run +GiB: the run's sampled peak "
-        "over the memory the process held when it started"
+        "over the memory the process held when it started;\nload 1m: the machine's 1-minute load average as the "
+        f"run ended (the run's own threads included): above {os.cpu_count()} cores, other work shared the CPUs "
+        "and the times are inflated"
     )
     if len(sizes) > 1:
         print(f"\n{'growth':>14} {'samples x':>10} {'time x':>8} {'run mem x':>10} {'time/samples':>13}")
