@@ -339,10 +339,13 @@ def test_the_parameter_count_is_that_of_the_built_network(name: str) -> None:
 
 @pytest.mark.parametrize("path", sorted((REPO / "strategies").glob("*.yaml")), ids=lambda p: p.name)
 def test_the_feature_count_is_that_of_the_feature_names(path: Path) -> None:
-    from neurotrade.features import resolve_features
+    from neurotrade.features import cross_section_columns, resolve_features, symbol_columns
 
     spec = load_strategy(path)
-    assert feature_count(spec) == len(resolve_features(spec))
+    names = resolve_features(spec) + [name for _, name, _ in cross_section_columns(spec)]
+    if spec.nn_inputs.symbol_embedding:
+        names += symbol_columns(spec.data.symbols)
+    assert feature_count(spec) == len(names)
 
 
 def test_the_data_section_reaches_the_readers_new_options(tmp_path: Path) -> None:
