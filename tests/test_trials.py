@@ -124,4 +124,4 @@ def test_trials_on_other_versions_of_the_data_are_named(tmp_path: Path) -> None:
     other = {**spec, "seed": 99}
     count_trials(tmp_path, "old", other, "x", stated=None, instrument="file:X 1d")
     trials, source = count_trials(tmp_path, "new", spec, "x", stated=None, instrument="file:X 1d")
-    assert trials == 1 and "1 more were tried on other versions of file:X 1d data and are not counted" in source
+    assert trials == 1 and "1 more were tried on other data holding the symbols of file:X 1d" in source

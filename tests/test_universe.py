@@ -208,10 +208,23 @@ def test_cross_sectional_features_read_only_their_own_bar() -> None:
         ("{source: sample}", "portfolio: {top_k: 2}", "portfolio apply to a universe"),
         ("{source: sample, symbols: [A, B]}", "backtest: {stop_loss_pct: 2}", "backtest.stop_loss_pct cannot be used"),
         ("{source: sample, symbols: [A, B]}", "split: {method: cpcv}", "split.method: cpcv cannot be used"),
+        (
+            "{source: sample, symbols: [A, B]}\nnn_inputs: {indicators: [rsi_14], symbol_embedding: true, "
+            "scaling: per_symbol}",
+            "",
+            "symbol_embedding cannot be used with nn_inputs.scaling: per_symbol",
+        ),
+        (
+            "{source: sample, symbols: [A, B]}\nnn_inputs: {indicators: [rsi_14], cross_section: {rank: [rsi_14, "
+            "rsi_14]}}",
+            "",
+            "rsi_14 listed twice in rank",
+        ),
     ],
 )
 def test_universe_keys_are_checked_with_errors_that_teach(data: str, extra: str, message: str) -> None:
-    text = f"name: x\ndata: {data}\nindicators: {{rsi_14: {{}}}}\nnn_inputs: {{indicators: [rsi_14]}}\n{extra}\n"
+    inputs = "" if "nn_inputs" in data else "nn_inputs: {indicators: [rsi_14]}\n"
+    text = f"name: x\ndata: {data}\nindicators: {{rsi_14: {{}}}}\n{inputs}{extra}\n"
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         parse_strategy(text)
 
@@ -297,3 +310,64 @@ def test_the_onnx_sidecar_of_a_universe_names_its_symbols_and_per_symbol_scalers
     assert set(sidecar["per_symbol"]) == {"S001", "S002"} and "1d_rsi_14_xrank" in sidecar["cross_section"]
     scalers = load_bundle(tmp_path / "models", result.bundle.name).documents["scalers"]
     assert sidecar["per_symbol"]["S002"]["mean"] == scalers["S002"]["mean"] != scalers["S001"]["mean"]
+
+
+# --- regressions from review ---------------------------------------------------------------------------------
+
+
+def test_the_benchmark_holds_the_whole_universe_whatever_top_k_allows(tmp_path: Path) -> None:
+    """Equal-weight buy-and-hold is one thing for every selection: before, top_k gave it top_k's larger share
+    per symbol (0.5 each over 4 symbols: the first two bought took all the cash)."""
+    every = quiet(small("every", ", symbols: 4"), tmp_path / "every").metrics["aggregate"]["buy_and_hold"]
+    spec = small("top", ", symbols: 4", extra="portfolio: {selection: top_k, top_k: 2, max_position_pct: 40}")
+    top = quiet(spec, tmp_path / "top").metrics["aggregate"]["buy_and_hold"]
+    assert top["total_return"] == pytest.approx(every["total_return"], rel=1e-12)
+
+
+def test_each_folds_portfolio_metrics_count_its_fills_and_trades_at_its_own_scale(sample_universe) -> None:
+    """A fold's turnover was 0 (its fills were dropped) and its trades' P&L stayed in the chained account's cash
+    while its equity was rescaled to the initial cash."""
+    traded = [f["strategy"] for f in sample_universe.metrics["folds"] if f["strategy"]["trades"]]
+    assert traded
+    for fold in traded:
+        assert fold["turnover"] > 0
+        assert fold["expectancy"] * fold["trades"] == pytest.approx(fold["final_equity"] - 100_000, rel=0.05, abs=200)
+
+
+def test_each_symbol_alone_is_annualised_on_its_own_calendar(sample_universe) -> None:
+    from neurotrade.backtest import observed_periods_per_year
+
+    goog = neurotrade.data.load_sample("GOOG")
+    mine = sample_universe.metrics["symbols"]["GOOG"]["periods_per_year"]
+    assert mine == pytest.approx(observed_periods_per_year(goog.index), rel=1e-12)
+
+
+def test_the_trial_ledger_knows_a_universe_whatever_order_its_symbols_are_listed_in(tmp_path: Path) -> None:
+    for seed, symbol in enumerate(["AAA", "BBB"]):
+        neurotrade.data.synthetic_ohlcv(900, seed=seed).to_csv(tmp_path / f"{symbol}.csv")
+
+    def files(name: str, symbols: str, extra: str = "", path: str = "{symbol}") -> neurotrade.Strategy:
+        text = SMALL.format(name=name, data="", inputs="", extra=extra)
+        source = f"source: file, path: '{tmp_path}/{path}.csv', {symbols}"
+        return parse_strategy(text.replace("source: synthetic, bars: 900", source))
+
+    first = quiet(files("order", "symbols: [AAA, BBB]"), tmp_path).metrics["aggregate"]["strategy"]
+    again = quiet(files("order", "symbols: [BBB, AAA]", "seed: 7"), tmp_path).metrics["aggregate"]["strategy"]
+    assert (first["trials"], again["trials"]) == (1, 2)  # the same bars: the second counts the first
+    alone = quiet(files("alone", "symbol: AAA", "seed: 9", "AAA"), tmp_path).metrics["aggregate"]["strategy"]
+    assert alone["trials"] == 1
+    assert "2 more were tried on other data holding the symbols" in alone["trials_source"]
+
+
+def test_a_universe_column_never_overwrites_a_base_feature_of_the_same_name() -> None:
+    spec = small("x", ", symbols: [A, B]", ", cross_section: {rank: [rsi_14]}")
+    idx = pd.date_range("2020-01-01", periods=3, freq="D", tz="UTC")
+    frame = pd.DataFrame({"1d_rsi_14": [1.0, 2.0, 3.0], "1d_rsi_14_xrank": [0.0, 0.0, 0.0]}, index=idx)
+    with pytest.raises(ConfigError, match="1d_rsi_14_xrank clash with base features"):
+        features.add_universe_features({"A": frame, "B": frame}, spec)
+
+
+def test_a_universes_file_is_held_to_the_rules_of_data_universe(tmp_path: Path) -> None:
+    (tmp_path / "universes.yaml").write_text("pair: [AAPL, aapl]\n")
+    with pytest.raises(ConfigError, match=r"universe 'pair' lists a symbol more than once"):
+        load_universe_data(small("named", ", universe: pair"), tmp_path, lambda event: None)

@@ -285,7 +285,8 @@ def _backtest_universe(
     fraction = position_fraction(spec, len(order))
     account: dict[str, Any] = {"fraction": fraction, "costs": costs, "initial_cash": bt.initial_cash}
     result = backtest.simulate_portfolio(aligned, targets, size=sizes, **account)
-    benchmark = backtest.simulate_portfolio(aligned, bought, **account)
+    # The benchmark holds the universe in equal shares, whatever top_k or the position cap allow (as the run).
+    benchmark = backtest.simulate_portfolio(aligned, bought, **(account | {"fraction": bt.fraction / len(order)}))
     per_year = _periods_per_year(spec, union)
     trained_until, in_sample = _in_sample(bundle.documents, window[0])
     mine = result.trades

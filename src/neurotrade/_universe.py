@@ -394,7 +394,7 @@ def _symbol_fold(
     scored = scored_rows(mine, first, len(times))
     if not len(scored):
         return None
-    upto = max(int(scored.max()) + 1, *(int(r.max()) + 1 for r in (mine.train, mine.validation, mine.test) if len(r)))
+    upto = max([int(scored.max()) + 1, *(int(r.max()) + 1 for r in (mine.train, mine.validation, mine.test) if len(r))])
     valid = np.arange(first, max(upto, first))
     outputs = _outputs(model, x, valid, len(times), spec)
     ret_vol = regime_targets(u.bars[symbol], times, u.table["t1"].iloc[u.blocks[symbol]])
@@ -475,6 +475,8 @@ def trade_portfolio(folds: list[PooledFold], u: UniverseData, spec: Strategy) ->
     bt = spec.backtest
     costs = backtest.CostModel(bt.commission_pct, bt.commission_fixed, bt.slippage_pct)
     fraction = position_fraction(spec, len(u.symbols))
+    # The benchmark is always the universe held in equal shares, whatever top_k or the position cap allow.
+    held_equally = bt.fraction / len(u.symbols)
     per_fold: dict[str, list[backtest.PortfolioResult]] = {name: [] for name in PORTFOLIOS}
     targets_by: dict[str, list[pd.DataFrame]] = {name: [] for name in PORTFOLIOS}
     fold_of_bar = []
@@ -486,7 +488,7 @@ def trade_portfolio(folds: list[PooledFold], u: UniverseData, spec: Strategy) ->
             result = backtest.simulate_portfolio(
                 aligned,
                 {s: targets[s].to_numpy() for s in u.symbols},
-                fraction=fraction,
+                fraction=held_equally if name == "buy_and_hold" else fraction,
                 costs=costs,
                 initial_cash=bt.initial_cash,
                 size=None if sizes is None else {s: sizes[s].to_numpy() for s in u.symbols},
@@ -563,11 +565,12 @@ def universe_metrics(
         mine = [f.symbols[s] for f in folds if s in f.symbols]
         if not mine:
             continue
-        outcome = out_of_sample(mine, per_year)
+        # A symbol alone is annualised on its own calendar (a stock that trades fewer days than the union of
+        # the universe's stamps would otherwise look more volatile and more profitable per year than it is).
+        own = symbol_periods_per_year(u, spec, s, per_year)
+        outcome = out_of_sample(mine, own)
         outcomes[s] = outcome
-        per_symbol[s] = evaluate(mine, per_year, trials=trials, trials_source=trials_source, outcome=outcome)[
-            "aggregate"
-        ]
+        per_symbol[s] = evaluate(mine, own, trials=trials, trials_source=trials_source, outcome=outcome)["aggregate"]
         per_symbol[s]["contribution"] = _contribution(strategy, s)
     y_test, proba_test = _pooled_test(folds)
     baselines = {}
@@ -652,6 +655,14 @@ def universe_metrics(
     return {"aggregate": aggregate, "folds": per_fold, "symbols": per_symbol}, outcomes
 
 
+def symbol_periods_per_year(u: UniverseData, spec: Strategy, symbol: str, union: float) -> float:
+    """The periods per year that annualise one symbol's own metrics: measured on its bars when the calendar is
+    ``auto`` (the portfolio's ``union`` is measured on every symbol's bars together), else the spec's calendar."""
+    if spec.backtest.calendar != "auto":
+        return union
+    return backtest.observed_periods_per_year(u.bars[symbol].index)
+
+
 def _fold_lengths(portfolio: Portfolio) -> list[int]:
     values, counts = np.unique(portfolio.fold_of_bar, return_counts=True)
     return [int(c) for _, c in sorted(zip(values, counts, strict=True))]
@@ -662,13 +673,19 @@ def _window_performance(result: backtest.PortfolioResult, bars: slice, per_year:
     equity = result.equity.iloc[bars]
     start = float(result.equity.iloc[bars.start - 1]) if bars.start > 0 else result.initial_cash
     scale = result.initial_cash / start if start > 0 else 1.0
-    trades = result.trades[result.trades["entry_time"].between(equity.index[0], equity.index[-1])]
+    # Cash amounts (and so the units bought with them) are as if the fold had started from the initial cash;
+    # prices and returns are what they were.
+    first, last = equity.index[0], equity.index[-1]
+    trades = result.trades[result.trades["entry_time"].between(first, last)].copy()
+    trades[["pnl", "costs", "quantity"]] *= scale
+    fills = result.fills[result.fills["time"].between(first, last)].copy()
+    fills[["quantity", "commission"]] *= scale
     piece = backtest.PortfolioResult(
         equity=equity * scale,
         cash=result.cash.iloc[bars] * scale,
         positions=result.positions.iloc[bars] * scale,
         trades=trades,
-        fills=result.fills.iloc[:0],
+        fills=fills,
         initial_cash=result.initial_cash,
         fill=result.fill,
         costs=result.costs,
@@ -771,10 +788,11 @@ def run_universe(spec: Strategy, home: Path, tally: Any, resume: bool) -> Any:
         run_identity(spec_json, dataset, u.resolved_features, [f.rows for f in fold_splits]),
         resume=resume,
     )
-    instrument = f"{spec.data.source}:{','.join(u.symbols)} {spec.data.timeframe}"
+    # The ledger's key ignores the order the symbols are listed in: the same bars in another order are no new data.
+    instrument = f"{spec.data.source}:{','.join(sorted(u.symbols))} {spec.data.timeframe}"
     try:
         trials, trials_source = pipeline.count_trials(
-            home, dataset, spec_json, spec.name, stated=bt.trials, instrument=instrument
+            home, universe_dataset_key(u), spec_json, spec.name, stated=bt.trials, instrument=instrument
         )
         runs = []
         for seed in seeds:
@@ -812,6 +830,9 @@ def run_universe(spec: Strategy, home: Path, tally: Any, resume: bool) -> Any:
         claimed.release()
         raise
     folds, portfolio, metrics, outcomes = runs[0]
+    if claimed.resumed:
+        resumed = pipeline._resumed_folds([(r[0], r[2]) for r in runs], seeds)  # type: ignore[arg-type]
+        metrics["resumed"] = {"checkpoints": str(claimed.path), "folds": resumed}
     last = folds[-1]
     metrics["model"] = pipeline.describe_model(last.model, u.resolved_features, _as_fold(last), spec)
     if len(runs) > 1:
@@ -839,6 +860,14 @@ def universe_fingerprint(u: UniverseData) -> str:
     for s in u.symbols:
         digest.update(f"{s}:{data.fingerprint(u.bars[s])};".encode())
     return digest.hexdigest()
+
+
+def universe_dataset_key(u: UniverseData) -> str:
+    """The trial ledger's name for a universe's data: every symbol's bars, whatever order they are listed in."""
+    import hashlib
+
+    parts = sorted(f"{s}:{data.fingerprint(u.bars[s])};" for s in u.symbols)
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def _as_fold(fold: PooledFold) -> Fold:

@@ -395,7 +395,10 @@ def count_trials(
         source = f"workspace ledger: {counted} configuration(s) evaluated on these bars"
     others = ledger.elsewhere(dataset, instrument)
     if others:
-        source += f"; {others} more were tried on other versions of {instrument} data and are not counted"
+        source += (
+            f"; {others} more were tried on other data holding the symbols of {instrument} (another version of "
+            "it, or another symbol set) and are not counted"
+        )
     return max(counted, stated or 0), source
 
 

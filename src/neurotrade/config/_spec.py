@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from neurotrade.config._base import Section
 from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
@@ -273,6 +273,14 @@ class CrossSectionSpec(Section):
 
     rank: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
     zscore: Annotated[list[InputName], Field(max_length=MAX_INPUT_NAMES)] = []
+
+    @field_validator("rank", "zscore")
+    @classmethod
+    def _each_once(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        seen = [n for i, n in enumerate(names) if n in names[:i]]
+        if seen:
+            raise ValueError(f"{', '.join(dict.fromkeys(seen))} listed twice in {info.field_name}: one column each")
+        return names
 
 
 class NNInputsSpec(Section):
@@ -766,6 +774,13 @@ class Strategy(Section):
             if used:
                 raise ValueError(f"{', '.join(used)} apply to a universe; list data.symbols or name data.universe")
             return self
+        if nn.symbol_embedding and nn.scaling == "per_symbol":
+            # Within one symbol its own column is constant: scaled per symbol, every symbol column would be 0.
+            raise ValueError(
+                "nn_inputs.symbol_embedding cannot be used with nn_inputs.scaling: per_symbol (scaled within one "
+                "symbol, its indicator column is constant and becomes 0, so the network could not tell the symbols "
+                "apart); use scaling: pooled with the embedding"
+            )
         bt = self.backtest
         unsupported = [
             key

@@ -60,13 +60,26 @@ def named_universes(home: Path) -> dict[str, list[str]]:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     try:
-        return TypeAdapter(dict[Name, list[Symbol]]).validate_python(loaded or {})
+        universes = TypeAdapter(dict[Name, list[Symbol]]).validate_python(loaded or {})
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(
             f"{path}: {where}: {first['msg']}; write `name: [SYMBOL, ...]` per universe, e.g. `tech: [AAPL, MSFT]`"
         ) from error
+    for name, symbols in universes.items():
+        _check_symbols(name, symbols, where=f"{path}: ")
+    return universes
+
+
+def _check_symbols(name: str, symbols: list[str], *, where: str = "") -> None:
+    """A universe holds 1 to MAX_SYMBOLS symbols, each once (AAPL and aapl are one symbol to a file system)."""
+    from neurotrade.config._spec import MAX_SYMBOLS
+
+    if not symbols or len(symbols) > MAX_SYMBOLS:
+        raise ConfigError(f"{where}universe {name!r} lists 1 to {MAX_SYMBOLS} symbols, got {len(symbols)}")
+    if len({s.upper() for s in symbols}) != len(symbols):
+        raise ConfigError(f"{where}universe {name!r} lists a symbol more than once: {symbols}")
 
 
 def _unknown(universe: str, home: Path) -> list[str]:
@@ -111,7 +124,7 @@ def define_universe(home: Path, name: str, symbols: list[str]) -> Path:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from neurotrade.config._spec import MAX_SYMBOLS, Name, Symbol
+    from neurotrade.config._spec import Name, Symbol
 
     try:
         TypeAdapter(Name).validate_python(name)
@@ -121,10 +134,7 @@ def define_universe(home: Path, name: str, symbols: list[str]) -> Path:
             f"a universe's name starts with a letter (letters, digits, _ and -), its symbols with a letter or "
             f"digit (letters, digits, ., _ and -): {error.errors()[0]['msg']}"
         ) from error
-    if not symbols or len(symbols) > MAX_SYMBOLS:
-        raise ConfigError(f"a universe lists 1 to {MAX_SYMBOLS} symbols, got {len(symbols)}")
-    if len({s.upper() for s in symbols}) != len(symbols):
-        raise ConfigError(f"universe {name!r} lists a symbol more than once: {symbols}")
+    _check_symbols(name, symbols)
     universes = named_universes(home)
     universes[name] = list(symbols)
     home.mkdir(parents=True, exist_ok=True)

@@ -130,4 +130,10 @@ def add_universe_features(frames: Mapping[str, pd.DataFrame], strategy: Strategy
         for j, s in enumerate(symbols):
             for k, name in enumerate(symbol_columns(symbols)):
                 extra[s][name] = np.full(len(frames[s]), 1.0 if k == j else 0.0)
+    clashes = sorted(set(extra[symbols[0]]) & set(frames[symbols[0]].columns))
+    if clashes:  # assign() would overwrite a base feature with the universe's column without a word
+        raise ConfigError(
+            f"the universe's column(s) {', '.join(clashes)} clash with base features of the same name; rename the "
+            "indicator or context input so that its feature names do not end in _xrank, _xz or start with symbol_"
+        )
     return {s: frames[s].assign(**extra[s]) if extra[s] else frames[s] for s in symbols}

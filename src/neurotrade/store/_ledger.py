@@ -5,7 +5,8 @@ A *configuration* is the resolved strategy spec less what cannot change its numb
 device and ``backtest.trials`` itself): renaming a strategy does not make it a new idea; changing a seed, a
 threshold or a feature does. A *dataset* is the sha256 fingerprint of the bars; each row also names the
 instrument and timeframe, so a summary can say how many configurations were tried on other versions of the
-same market's data (a re-download, a longer history), which the exact count per fingerprint does not include. The
+same market's data (a re-download, a longer history) or on universes sharing one of its symbols, which the exact
+count per fingerprint does not include. A universe's dataset is the order-free fingerprint of its symbols' bars. The
 ledger is one SQLite file in the workspace (``ledger.sqlite``), written in WAL mode with a busy timeout, so
 concurrent runs each add their row without losing another's.
 """
@@ -65,6 +66,15 @@ def configuration_hash(spec: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _instrument_parts(instrument: str) -> tuple[str, set[str]]:
+    """``"source:A,B 1d"`` as ``("source 1d", {"A", "B"})``; a string of another shape stands for itself."""
+    head, _, timeframe = instrument.rpartition(" ")
+    source, _, symbols = head.rpartition(":")
+    if not head or not symbols:
+        return instrument, {instrument}
+    return f"{source} {timeframe}", set(symbols.split(","))
+
+
 class TrialLedger:
     """Every evaluated configuration per dataset in one workspace.
 
@@ -121,17 +131,35 @@ class TrialLedger:
             return self._count(connection, dataset)
 
     def elsewhere(self, dataset: str, instrument: str) -> int:
-        """Distinct configurations evaluated on the same instrument's other datasets (not counted in the DSR's
-        trials, which are per dataset, but worth saying: they were tried on overlapping history)."""
+        """Distinct configurations evaluated on other datasets that share a symbol with ``instrument`` (same
+        source and timeframe): another version of its data, or a universe that holds one of its symbols. They
+        are not counted in the DSR's trials, which are per dataset, but worth saying: they were tried on
+        overlapping history.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ledger = TrialLedger(tempfile.mkdtemp())
+        >>> _ = ledger.record("one", {"seed": 1}, strategy="x", instrument="sample:AAPL 1d")
+        >>> _ = ledger.record("two", {"seed": 2}, strategy="x", instrument="sample:IBM,MSFT 1d")
+        >>> ledger.elsewhere("four", "sample:AAPL,MSFT 1d"), ledger.elsewhere("five", "sample:GOOG 1d")
+        (2, 0)
+        """
         if not instrument or not self.path.is_file():
             return 0
+        where, mine = _instrument_parts(instrument)
         with self._session() as connection:
-            row = connection.execute(
-                "SELECT COUNT(DISTINCT configuration) FROM evaluations WHERE instrument = ? AND dataset != ? "
+            rows = connection.execute(
+                "SELECT DISTINCT instrument, configuration FROM evaluations WHERE dataset != ? "
                 "AND configuration NOT IN (SELECT configuration FROM evaluations WHERE dataset = ?)",
-                (instrument, dataset, dataset),
-            ).fetchone()
-            return int(row[0])
+                (dataset, dataset),
+            ).fetchall()
+        overlapping = set()
+        for other, configuration in rows:
+            at, symbols = _instrument_parts(other)
+            if at == where and symbols & mine:
+                overlapping.add(configuration)
+        return len(overlapping)
 
     def trials(self, dataset: str) -> int:
         """How many distinct configurations were evaluated on ``dataset`` (0 when none)."""
