@@ -57,6 +57,11 @@ def load_bars(spec: DataSpec, *, home: Path, seed: int, on_repair: Callable[[Any
             )
         log.info("resampling %s bars to %s", found, spec.timeframe)
         bars = data.resample(bars, spec.timeframe, incomplete=spec.incomplete, on_repair=on_repair)
+    if spec.end is not None:  # every later stage sees a history that ends here (the search's locked holdout)
+        end = pd.Timestamp(spec.end)
+        bars = bars[bars.index < end]
+        if len(bars) == 0:
+            raise DataError(f"data.end {end.isoformat()} is before the first bar; nothing is left to load")
     return bars
 
 
@@ -196,11 +201,20 @@ def make_splits(times: pd.DatetimeIndex, t1: pd.Series, spec: Strategy) -> list[
         )
         return folds
     if s.method == "chronological":
-        return [
-            splits.chronological_split(
-                times, t1, train=s.train, validation=s.validation, test=s.test, embargo=s.embargo
+        train, validation, test = s.train, s.validation, s.test
+        if s.test_start is not None:  # test from a time: train and validation share what comes before
+            before = int(times.searchsorted(pd.Timestamp(s.test_start))) / len(times)
+            if not 0 < before < 1:
+                raise ConfigError(
+                    f"split.test_start {s.test_start} leaves no samples {'before' if before == 0 else 'after'} it "
+                    f"(the samples run from {times[0].isoformat()} to {times[-1].isoformat()})"
+                )
+            train, validation = (
+                before * s.train / (s.train + s.validation),
+                before * s.validation / (s.train + s.validation),
             )
-        ]
+            test = 1.0 - train - validation
+        return [splits.chronological_split(times, t1, train=train, validation=validation, test=test, embargo=s.embargo)]
     return splits.walk_forward_splits(
         times,
         t1,

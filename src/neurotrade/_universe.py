@@ -756,7 +756,32 @@ def _hugging(strategy: backtest.PortfolioResult, bench: backtest.PortfolioResult
 # --- the run -----------------------------------------------------------------------------------------------------
 
 
-def run_universe(spec: Strategy, home: Path, tally: Any, resume: bool) -> Any:
+def pooled_fold_summary(fold: PooledFold, per_year: float) -> dict[str, Any]:
+    """One pooled fold in a few numbers, for a search to stop a trial early: the pooled classifier's test log
+    loss and accuracy, and the symbols' mean Sharpe ratio (alone, whole equity) beside their buy-and-holds'.
+    The run's own portfolio metrics come only once every fold is done."""
+    from neurotrade.pipeline import _summary
+
+    mine = [backtest.performance(f.network.result, periods_per_year=per_year) for f in fold.symbols.values()]
+    held = [backtest.performance(f.benchmark.result, periods_per_year=per_year) for f in fold.symbols.values()]
+
+    def mean(rows: list[dict[str, Any]], key: str) -> float | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return float(np.mean(values)) if values else None
+
+    keys = ("sharpe", "total_return")
+    return _summary(
+        {k: mean(mine, k) for k in keys}, {k: mean(held, k) for k in keys}, fold.classification.get("test", {})
+    )
+
+
+def run_universe(
+    spec: Strategy,
+    home: Path,
+    tally: Any,
+    resume: bool,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+) -> Any:
     """``neurotrade.run`` for a universe: the stages above, then the bundle and the run folder."""
     from neurotrade import pipeline
     from neurotrade._resume import claim_checkpoints, run_identity
@@ -820,6 +845,8 @@ def run_universe(spec: Strategy, home: Path, tally: Any, resume: bool) -> Any:
                     )
                 )
                 tally.done = (seeds.index(seed) * len(fold_splits) + k + 1) * networks * spec.training.epochs
+                if on_fold is not None and seed == seeds[0]:
+                    on_fold(k + 1, pooled_fold_summary(folds[-1], per_year))
             say(ProgressEvent("evaluate", f"seed {seed}: trading the universe's portfolio"))
             portfolio = trade_portfolio(folds, u, spec)
             metrics, outcomes = universe_metrics(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -105,6 +105,7 @@ def run(
     home: str | Path | None = None,
     progress: ProgressCallback | bool | None = None,
     resume: bool = False,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Evaluate a strategy out of sample (walk-forward by default), and save the bundle and the run folder.
 
@@ -126,6 +127,10 @@ def run(
         ``False`` shows nothing.
     resume
         Continue each fold's training from the checkpoint an interrupted run of the same strategy left behind.
+    on_fold
+        Called after each fold of the first seed with its 1-based number and a summary of its test window
+        (``sharpe``, ``buy_and_hold_sharpe``, ``excess_sharpe``, ``total_return``, ``log_loss``, ``accuracy``),
+        so a search can stop a trial early; an exception it raises stops the run (checkpoints kept).
 
     Examples
     --------
@@ -146,16 +151,22 @@ def run(
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
     with _progress_display(progress) as shown:
-        return _run(spec, home_dir, shown, resume)
+        return _run(spec, home_dir, shown, resume, on_fold)
 
 
-def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) -> RunResult:
+def _run(
+    spec: Strategy,
+    home_dir: Path,
+    shown: ProgressCallback,
+    resume: bool,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+) -> RunResult:
     tally = _Tally(shown)
     say = tally.say
     if spec.data.is_universe:
         from neurotrade._universe import run_universe
 
-        return run_universe(spec, home_dir, tally, resume)
+        return run_universe(spec, home_dir, tally, resume, on_fold)
 
     say(ProgressEvent("data", f"loading {spec.data.instrument} bars ({spec.data.source}, {spec.data.timeframe})"))
     repairs: list[str] = []
@@ -225,6 +236,8 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
                     )
                 )
                 tally.done = ((seeds.index(seed)) * len(fold_splits) + k + 1) * networks * spec.training.epochs
+                if on_fold is not None and seed == seeds[0]:
+                    on_fold(k + 1, fold_summary(folds[-1], per_year))
             say(ProgressEvent("evaluate", f"seed {seed}: chaining the folds' out-of-sample windows"))
             # Chained once (CPCV: every path) for both the metrics and, for the first seed, the run folder.
             outcome = out_of_sample(folds, per_year)
@@ -308,6 +321,27 @@ def _run(spec: Strategy, home_dir: Path, shown: ProgressCallback, resume: bool) 
     write_report(run_dir, bundle_dir=ref.path)
     claimed.finish()  # the run finished: nothing left to resume
     return RunResult(strategy=spec, bundle=ref, run_dir=run_dir, metrics=metrics, trades=trades)
+
+
+def fold_summary(fold: Fold, per_year: float) -> dict[str, Any]:
+    """One fold's test window in a few numbers: the strategy's and buy-and-hold's Sharpe ratios, their
+    difference, the strategy's total return, and the classifier's log loss and accuracy on the test labels."""
+    mine = backtest.performance(fold.network.result, periods_per_year=per_year)
+    held = backtest.performance(fold.benchmark.result, periods_per_year=per_year)
+    test = fold.classification.get("test", {})
+    return _summary(mine, held, test)
+
+
+def _summary(mine: dict[str, Any], held: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
+    sharpe, bench = mine.get("sharpe"), held.get("sharpe")
+    return {
+        "sharpe": sharpe,
+        "buy_and_hold_sharpe": bench,
+        "excess_sharpe": None if sharpe is None or bench is None else sharpe - bench,
+        "total_return": mine.get("total_return"),
+        "log_loss": test.get("log_loss"),
+        "accuracy": test.get("accuracy"),
+    }
 
 
 class _Tally:

@@ -244,6 +244,8 @@ UNBOUNDED_VALUES = (
         ("TriangularSet", "points"),
     }
     | {("PrimarySide", f) for f in ("long_below", "long_above", "short_above", "short_below")}
+    # A search's bounds are values of the spec key they vary, bounded by that key when the extremes are checked.
+    | {("LogUniform", "loguniform"), ("Uniform", "uniform")}
 )  # indicator units
 
 

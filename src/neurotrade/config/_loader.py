@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from neurotrade.config._coverage import warn_uncovered
 from neurotrade.config._errors import pydantic_problems, suggest
 from neurotrade.config._references import Resolved, check_references
+from neurotrade.config._search import search_problems
 from neurotrade.config._size import check_model_size
 from neurotrade.config._spec import IndicatorSpec, Strategy
 from neurotrade.config._units import warn_price_units
@@ -92,6 +93,10 @@ def parse_strategy(text: str, *, source: str = "<string>", base_dir: Path | None
     too_large = check_model_size(doc, resolved)
     if too_large:
         raise ConfigError(too_large)
+    searched = search_problems(resolved)
+    if searched:
+        line = doc.line_of(("search",))
+        raise ConfigError([f"{source}:{line} {problem}" for problem in searched])
     warn_uncovered(doc, strategy, refs)
     warn_price_units(doc, strategy, refs)
     return resolved

@@ -7,13 +7,16 @@ live in ``_references.py``.
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from neurotrade.config._base import Section
 from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
 from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, MLPSpec, TransformerSpec
+from neurotrade.config._search import SearchSpec
 from neurotrade.fuzzy import FuzzySet, breakpoint_problem
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=64)]
@@ -57,6 +60,25 @@ class DataSpec(Section):
     # Resampling to a coarser timeframe: a period missing bars its session expects is dropped, or kept and
     # reported (mark), or kept without a word (keep).
     incomplete: Literal["drop", "mark", "keep"] = "drop"
+    # Only bars strictly before this time (ISO date or time, UTC unless it names a zone) are loaded: every stage
+    # then works as if the history ended there. The search's locked holdout is made this way.
+    end: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _a_time(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str | datetime.date):  # YAML reads an unquoted 2012-06-30 as a date
+            raise ValueError(f"{value!r} is not a date or time (write 2012-06-30 or 2012-06-30T16:00)")
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{value!r} is not a date or time (write 2012-06-30 or 2012-06-30T16:00)") from error
+        if pd.isna(stamp):
+            raise ValueError(f"{value!r} is not a date or time")
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp.isoformat()
 
     @property
     def instrument(self) -> str:
@@ -91,6 +113,8 @@ class DataSpec(Section):
         out = handler(self)
         if self.is_universe and isinstance(out, dict) and "symbol" not in self.model_fields_set:
             out.pop("symbol", None)
+        if self.end is None and isinstance(out, dict):
+            out.pop("end", None)  # a spec without an end dumps as before the key existed
         return out
 
     @model_validator(mode="after")
@@ -468,6 +492,19 @@ class ChronologicalSplit(Section):
     validation: Annotated[float, Field(gt=0, lt=1)] = 0.2
     test: Annotated[float, Field(gt=0, lt=1)] = 0.2
     embargo: Annotated[int, Field(ge=0, le=10_000)] = 5
+    # The test window starts at the first sample at or after this time (ISO, UTC) instead of at the `test`
+    # fraction; train and validation share what comes before in their ratio. `neurotrade confirm` uses it to test
+    # on exactly the locked holdout.
+    test_start: Annotated[str, Field(max_length=64)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_an_absent_test_start(self, handler: Any) -> Any:
+        out = handler(self)
+        if self.test_start is None and isinstance(out, dict):
+            out.pop("test_start", None)
+        return out
+
+    _a_time = field_validator("test_start", mode="before")(DataSpec._a_time.__func__)  # type: ignore[attr-defined]
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> ChronologicalSplit:
@@ -730,6 +767,15 @@ class Strategy(Section):
     decisions: DecisionSpec = DecisionSpec()
     backtest: BacktestSpec = BacktestSpec()
     portfolio: PortfolioSpec = PortfolioSpec()
+    search: SearchSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_an_absent_search(self, handler: Any) -> Any:
+        """A spec without ``search`` dumps as it did before the key existed (same bundles, same ledger hashes)."""
+        out = handler(self)
+        if self.search is None and isinstance(out, dict):
+            out.pop("search", None)
+        return out
 
     @model_validator(mode="before")
     @classmethod

@@ -40,7 +40,13 @@ CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset);
 
 
 # Keys that cannot change what a configuration earns: (section, key) pairs, or a top-level key with None.
-_IRRELEVANT = (("name", None), ("description", None), ("training", "device"), ("backtest", "trials"))
+_IRRELEVANT = (
+    ("name", None),
+    ("description", None),
+    ("search", None),  # how a study varies the spec, not what this configuration is
+    ("training", "device"),
+    ("backtest", "trials"),
+)
 
 
 def configuration_hash(spec: Mapping[str, Any]) -> str:
