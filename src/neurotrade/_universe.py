@@ -891,10 +891,7 @@ def universe_fingerprint(u: UniverseData) -> str:
 
 def universe_dataset_key(u: UniverseData) -> str:
     """The trial ledger's name for a universe's data: every symbol's bars, whatever order they are listed in."""
-    import hashlib
-
-    parts = sorted(f"{s}:{data.fingerprint(u.bars[s])};" for s in u.symbols)
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+    return data.universe_fingerprint(u.bars)
 
 
 def _as_fold(fold: PooledFold) -> Fold:

@@ -9,4 +9,5 @@ from neurotrade.cli import (
     _models,  # noqa: F401
     _report,  # noqa: F401
     _run,  # noqa: F401
+    _search,  # noqa: F401
 )

@@ -16,7 +16,13 @@ from neurotrade.data._sessions import Gap, find_gaps
 from neurotrade.data._store import DataStore, StoreEntry, normalise_symbol
 from neurotrade.data._synthetic import synthetic_ohlcv
 from neurotrade.data._timeframe import TIMEFRAMES, Timeframe, infer_timeframe, parse_timeframe, resample
-from neurotrade.data._universe import define_universe, named_universes, symbol_seed, universe_symbols
+from neurotrade.data._universe import (
+    define_universe,
+    named_universes,
+    symbol_seed,
+    universe_fingerprint,
+    universe_symbols,
+)
 
 __all__ = [
     "OHLCV_COLUMNS",
@@ -42,6 +48,7 @@ __all__ = [
     "sample_symbols",
     "symbol_seed",
     "synthetic_ohlcv",
+    "universe_fingerprint",
     "universe_symbols",
     "validate_ohlcv",
 ]

@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from neurotrade.errors import ConfigError
@@ -144,3 +145,22 @@ def define_universe(home: Path, name: str, symbols: list[str]) -> Path:
         yaml.safe_dump(universes, out, default_flow_style=None, sort_keys=False)
     Path(tmp).replace(path)
     return path
+
+
+def universe_fingerprint(bars: dict[str, pd.DataFrame]) -> str:
+    """One fingerprint of a universe's bars that ignores the order its symbols are listed in (the trial ledger's
+    and the search's name for the data: the same bars in another order are no new data).
+
+    Examples
+    --------
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> a, b = synthetic_ohlcv(300, seed=1), synthetic_ohlcv(300, seed=2)
+    >>> universe_fingerprint({"A": a, "B": b}) == universe_fingerprint({"B": b, "A": a})
+    True
+    """
+    import hashlib
+
+    from neurotrade.data._fingerprint import fingerprint
+
+    parts = sorted(f"{symbol}:{fingerprint(frame)};" for symbol, frame in bars.items())
+    return hashlib.sha256("".join(parts).encode()).hexdigest()

@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS evaluations (
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS evaluations_dataset ON evaluations (dataset);
+CREATE TABLE IF NOT EXISTS holdout_looks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    holdout_start TEXT NOT NULL,
+    study TEXT NOT NULL,
+    configuration TEXT NOT NULL,
+    looked_at TEXT NOT NULL
+);
 """
 
 
@@ -44,6 +52,7 @@ _IRRELEVANT = (
     ("name", None),
     ("description", None),
     ("search", None),  # how a study varies the spec, not what this configuration is
+    ("tracking", None),  # where a run is logged to MLflow
     ("training", "device"),
     ("backtest", "trials"),
 )
@@ -178,5 +187,40 @@ class TrialLedger:
     def _count(connection: sqlite3.Connection, dataset: str) -> int:
         row = connection.execute(
             "SELECT COUNT(DISTINCT configuration) FROM evaluations WHERE dataset = ?", (dataset,)
+        ).fetchone()
+        return int(row[0])
+
+    def record_look(self, dataset: str, holdout_start: str, *, study: str, spec: Mapping[str, Any]) -> int:
+        """Record one evaluation on a study's locked holdout; returns how many times that holdout (these bars,
+        from that start) has now been looked at, this look included, by any study or configuration.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ledger = TrialLedger(tempfile.mkdtemp())
+        >>> ledger.record_look("sha", "2012-01-03", study="s", spec={"seed": 1})
+        1
+        >>> ledger.record_look("sha", "2012-01-03", study="s", spec={"seed": 2}), ledger.looks("sha", "2012-01-03")
+        (2, 2)
+        """
+        with self._session() as connection:
+            connection.execute(
+                "INSERT INTO holdout_looks (dataset, holdout_start, study, configuration, looked_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (dataset, holdout_start, study, configuration_hash(spec), datetime.now(UTC).isoformat()),
+            )
+            return self._looks(connection, dataset, holdout_start)
+
+    def looks(self, dataset: str, holdout_start: str) -> int:
+        """How many times the holdout of ``dataset`` from ``holdout_start`` has been evaluated (0 when never)."""
+        if not self.path.is_file():
+            return 0
+        with self._session() as connection:
+            return self._looks(connection, dataset, holdout_start)
+
+    @staticmethod
+    def _looks(connection: sqlite3.Connection, dataset: str, holdout_start: str) -> int:
+        row = connection.execute(
+            "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ? AND holdout_start = ?", (dataset, holdout_start)
         ).fetchone()
         return int(row[0])

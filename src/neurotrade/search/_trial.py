@@ -1,0 +1,127 @@
+"""One trial of a study, as Ray runs it: the sampled spec, cut at the holdout, through ``neurotrade.run``.
+
+Each fold is reported as it finishes (so Ray's scheduler can stop a trial whose first folds trail the others);
+the last report carries ``final: True`` and the trial's whole record. A trial is an ordinary run of the
+workspace: it has its bundle, run folder and report, and the trial ledger counts it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# A Sharpe ratio is undefined when the equity never moves (no trade): for ranking, such a trial earned nothing.
+_NO_SHARPE = 0.0
+# A log loss that could not be measured ranks below any that could.
+_NO_LOG_LOSS = 1e6
+
+
+def objective_value(summary: dict[str, Any], objective: str) -> float:
+    """The number a trial (or one fold of it) is ranked by; ``dsr`` ranks folds by their excess Sharpe.
+
+    Examples
+    --------
+    >>> objective_value({"sharpe": 1.2, "buy_and_hold_sharpe": 0.7, "excess_sharpe": 0.5}, "excess_sharpe")
+    0.5
+    >>> objective_value({"sharpe": None, "buy_and_hold_sharpe": 0.7, "excess_sharpe": None}, "excess_sharpe")
+    -0.7
+    """
+
+    def number(value: Any, default: float) -> float:
+        return default if value is None or not math.isfinite(value) else float(value)
+
+    if objective == "log_loss":
+        return number(summary.get("log_loss"), _NO_LOG_LOSS)
+    if objective == "dsr" and summary.get("dsr") is not None:
+        return float(summary["dsr"])
+    sharpe = number(summary.get("sharpe"), _NO_SHARPE)
+    if objective == "sharpe":
+        return sharpe
+    return sharpe - number(summary.get("buy_and_hold_sharpe"), _NO_SHARPE)
+
+
+def aggregate_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A run's out-of-sample aggregate in the study's terms (see ``neurotrade.search._study``)."""
+    aggregate = metrics["aggregate"]
+    strategy, held = aggregate["strategy"], aggregate["buy_and_hold"]
+    classification = aggregate.get("classification", {})
+    sharpe, bench = strategy.get("sharpe"), held.get("sharpe")
+    return {
+        "sharpe": sharpe,
+        "buy_and_hold_sharpe": bench,
+        "excess_sharpe": None if sharpe is None or bench is None else sharpe - bench,
+        "total_return": strategy.get("total_return"),
+        "buy_and_hold_return": held.get("total_return"),
+        "max_drawdown": strategy.get("max_drawdown"),
+        "log_loss": classification.get("log_loss"),
+        "accuracy": classification.get("accuracy"),
+        "dsr": strategy.get("deflated_sharpe_excess"),
+        "trials_counted": strategy.get("trials"),
+    }
+
+
+def excess_returns(run_dir: Path) -> list[float]:
+    """The per-bar returns of the run's out-of-sample equity minus buy-and-hold's, for the study's deflated
+    Sharpe ratios (recomputed with the final trial count when the study ends)."""
+    equity = pd.read_parquet(run_dir / "equity.parquet")
+    strategy = equity["strategy"].pct_change()
+    held = equity["buy_and_hold"].pct_change()
+    values = (strategy - held).iloc[1:].to_numpy(dtype=np.float64)
+    return [float(v) for v in values if math.isfinite(v)]
+
+
+def run_trial(
+    config: dict[str, Any],
+    *,
+    base: dict[str, Any],
+    study: str,
+    holdout_start: str,
+    home: str,
+    objective: str,
+    cpus: float,
+) -> None:
+    """Ray Tune's function trainable: run the trial ``config`` (Optuna's parameters and ``__trial``, its number)
+    and report each fold, then the whole trial."""
+    import ray
+    from ray import tune
+
+    import neurotrade
+    from neurotrade._threads import configure_threads
+    from neurotrade.config import Strategy
+    from neurotrade.config._search import with_values
+    from neurotrade.search._space import spec_values
+
+    configure_threads(max(1, int(cpus)))  # this worker's pools sized to the CPUs Ray gave the trial
+    started = time.perf_counter()
+    number = int(config["__trial"])
+    params = {k: v for k, v in config.items() if not k.startswith("__")}
+    strategy = Strategy.model_validate(base)
+    values = spec_values(strategy, params) | {"data.end": holdout_start, "name": f"{study}-trial{number}"}
+    spec = with_values(strategy, values, source=f"study {study}, trial {number}")
+    folds: list[dict[str, Any]] = []
+
+    def report_fold(k: int, summary: dict[str, Any]) -> None:
+        folds.append({"fold": k, **summary})
+        tune.report({"objective": objective_value(summary, objective), "fold": k, "final": False, "folds": folds})
+
+    result = neurotrade.run(spec, home=home, progress=False, on_fold=report_fold)
+    aggregate = aggregate_summary(result.metrics)
+    tune.report(
+        {
+            "objective": objective_value(aggregate, objective),
+            "fold": len(folds),
+            "final": True,
+            "folds": folds,
+            "aggregate": aggregate,
+            "excess_returns": excess_returns(result.run_dir),
+            "node": ray.get_runtime_context().get_node_id(),
+            "seconds": time.perf_counter() - started,
+            "run_dir": str(result.run_dir),
+            "bundle": result.bundle.name,
+        }
+    )
