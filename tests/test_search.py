@@ -15,13 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("ray")
-pytest.importorskip("optuna")
-
-from neurotrade import data, load_bundle  # noqa: E402
-from neurotrade.config import parse_strategy  # noqa: E402
-from neurotrade.errors import ConfigError  # noqa: E402
-from neurotrade.search import confirm, load_study, tune  # noqa: E402
+from neurotrade import data, load_bundle
+from neurotrade.config import parse_strategy
+from neurotrade.errors import ConfigError
+from neurotrade.search import confirm, load_study, tune
 
 SPEC = """
 name: {name}
@@ -190,6 +187,6 @@ def test_confirm_of_an_unknown_study_lists_the_known_ones(searched: tuple[Path, 
     from neurotrade.errors import StoreError
 
     home, _ = searched
-    with pytest.raises(StoreError, match="no study named 'plantd'.*planted"):
+    with pytest.raises(StoreError, match=r"no study named 'plantd'.*planted"):
         confirm("plantd", home=home)
     assert np.isfinite(load_study(home, "planted").best_value)

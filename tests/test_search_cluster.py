@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("ray")
-pytest.importorskip("optuna")
-
-from neurotrade.config import parse_strategy  # noqa: E402
-from neurotrade.search import load_study, tune  # noqa: E402
+from neurotrade.config import parse_strategy
+from neurotrade.search import load_study, tune
 
 SPEC = """
 name: spread
