@@ -190,3 +190,34 @@ def test_confirm_of_an_unknown_study_lists_the_known_ones(searched: tuple[Path, 
     with pytest.raises(StoreError, match=r"no study named 'plantd'.*planted"):
         confirm("plantd", home=home)
     assert np.isfinite(load_study(home, "planted").best_value)
+
+
+def test_trials_find_the_features_the_driver_shared(tmp_path: Path) -> None:
+    """When no dimension touches the features, the driver's matrix (shipped by Ray) is the one each trial's run
+    looks up: same cache key as the trial's own spec and bars, and the run reads it from there."""
+    from neurotrade._stages import load_bars
+    from neurotrade.config._search import with_values
+    from neurotrade.features import FeatureCache, build_features
+    from neurotrade.features._cache import _SHARED, share_features
+    from neurotrade.search import locate_holdout
+    from neurotrade.search._tune import shared_features
+
+    base = spec("shared")
+    holdout = locate_holdout(base, tmp_path)
+    key, matrix = shared_features(base, holdout, tmp_path, lambda event: None)
+    trial = with_values(base, {"training.learning_rate": 0.01, "data.end": holdout.start, "name": "shared-trial3"})
+    bars = load_bars(trial.data, home=tmp_path, seed=trial.seed)
+    assert FeatureCache(tmp_path).key(bars, trial) == key
+    elsewhere = tmp_path / "other"  # a node whose disk holds no cache: the shared matrix is found all the same
+    share_features(key, matrix)
+    try:
+        cache = FeatureCache(elsewhere)
+        assert cache.load_or_build(bars, trial, build_features).frame.equals(matrix.frame) and cache.hits == 1
+    finally:
+        _SHARED.pop(key, None)
+    touched = parse_strategy(
+        SPEC.format(name="t", data="{source: synthetic, bars: 1500}", trials=2, pruner="none").replace(
+            "    training.learning_rate:", "    indicators.rsi_14.period: {int: [5, 20]}\n    training.learning_rate:"
+        )
+    )
+    assert shared_features(touched, holdout, tmp_path, lambda event: None) is None

@@ -24,6 +24,32 @@ from neurotrade.features._build import FeatureMatrix
 
 log = logging.getLogger(__name__)
 
+# Matrices handed to this process ready-made (a search's trials get one from Ray's object store, built once by
+# the driver), by cache key: found before the disk is read.
+_SHARED: dict[str, FeatureMatrix] = {}
+
+
+def share_features(key: str, matrix: FeatureMatrix) -> None:
+    """Make ``matrix`` the feature cache's entry for ``key`` in this process, without touching the disk.
+
+    A search builds the features its trials share once and ships them through Ray's object store; each trial
+    process registers them here, so ``load_or_build`` finds them instead of reading or rebuilding.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from neurotrade.config import parse_strategy
+    >>> from neurotrade.data import synthetic_ohlcv
+    >>> from neurotrade.features import build_features
+    >>> spec = parse_strategy("name: x\\nindicators: {rsi_14: {}}\\nnn_inputs: {indicators: [rsi_14]}\\n")
+    >>> bars, cache = synthetic_ohlcv(300, seed=1), FeatureCache(tempfile.mkdtemp())
+    >>> share_features(cache.key(bars, spec), build_features(bars, spec))
+    >>> _ = cache.load_or_build(bars, spec, build_features)
+    >>> cache.hits
+    1
+    """
+    _SHARED[key] = matrix
+
 
 class FeatureCache:
     """Feature matrices stored as Parquet under ``{home}/cache/features``.
@@ -61,7 +87,7 @@ class FeatureCache:
     ) -> FeatureMatrix:
         """The cached matrix when a verified entry exists, else ``build(bars, strategy)``, stored for next time."""
         key = self.key(bars, strategy)
-        cached = self._load(key)
+        cached = _SHARED.get(key) or self._load(key)
         if cached is not None:
             self.hits += 1
             return cached

@@ -84,9 +84,11 @@ def run_trial(
     home: str,
     objective: str,
     cpus: float,
+    shared: tuple[str, Any] | None = None,
 ) -> None:
     """Ray Tune's function trainable: run the trial ``config`` (Optuna's parameters and ``__trial``, its number)
-    and report each fold, then the whole trial."""
+    and report each fold, then the whole trial. ``shared`` is a feature cache key and its matrix, when no
+    dimension changes the features: built once by the driver and read here from Ray's object store."""
     import ray
     from ray import tune
 
@@ -97,6 +99,10 @@ def run_trial(
     from neurotrade.search._space import spec_values
 
     configure_threads(max(1, int(cpus)))  # this worker's pools sized to the CPUs Ray gave the trial
+    if shared is not None:  # the features every trial shares, built once by the driver (Ray's object store)
+        from neurotrade.features._cache import share_features
+
+        share_features(*shared)
     started = time.perf_counter()
     number = int(config["__trial"])
     params = {k: v for k, v in config.items() if not k.startswith("__")}

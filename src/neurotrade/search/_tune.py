@@ -214,6 +214,7 @@ def _fit(
             home=str(home),
             objective=search.objective,
             cpus=search.cpus,
+            shared=shared_features(spec, holdout, home, say),
         ),
         {"cpu": search.cpus, "gpu": search.gpus},
     )
@@ -234,6 +235,24 @@ def _fit(
         ),
     )
     tuner.fit()
+
+
+def shared_features(spec: Strategy, holdout: Holdout, home: Path, say: ProgressCallback) -> tuple[str, Any] | None:
+    """The feature matrix every trial would build alike (no dimension touches the data or the features), built
+    once here, with its cache key; ``tune.with_parameters`` ships it through Ray's object store, once per node.
+    None for a universe (its per-symbol matrices come from the workspace's feature cache) or when trials differ.
+    """
+    from neurotrade._stages import load_bars
+    from neurotrade.features import FeatureCache, build_features
+    from neurotrade.search._space import touches_features
+
+    if touches_features(spec) or spec.data.is_universe:
+        return None
+    say(ProgressEvent("features", "building the features every trial shares, once"))
+    cut = spec.model_copy(update={"data": spec.data.model_copy(update={"end": holdout.start})})
+    bars = load_bars(cut.data, home=home, seed=spec.seed)
+    cache = FeatureCache(home)
+    return cache.key(bars, cut), cache.load_or_build(bars, cut, build_features)
 
 
 def summarize(study: Any, spec: Strategy, holdout: Holdout, url: str, home: Path) -> StudyOutcome:
