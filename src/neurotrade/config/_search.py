@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -153,6 +156,18 @@ def set_key(spec: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def _quiet_config_warnings() -> Iterator[None]:
+    """The spec's own load already warned about what the searched specs share; do not repeat it per value."""
+    logger = logging.getLogger("neurotrade.config")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def with_values(spec: Any, values: dict[str, Any], *, source: str = "<search>") -> Any:
     """The strategy ``spec`` with each key path in ``values`` set, validated exactly as a hand-written YAML file
     (``parse_strategy``: schema, references, indicator parameters, model size), without its ``search`` section.
@@ -193,7 +208,8 @@ def search_problems(spec: Any) -> list[str]:
     for path, dimension in spec.search.space.items():
         for value in extremes(dimension):
             try:
-                with_values(spec, {path: value})
+                with _quiet_config_warnings():
+                    with_values(spec, {path: value})
             except KeyError as error:
                 problems.append(f"search.space.{path}: {error.args[0]}")
                 break
