@@ -426,3 +426,32 @@ def test_page_draws_every_figure_in_a_browser_offline(full: tuple[Path, str], tm
     assert console == [], "\n".join(console)
     assert len(re.findall(r'class="main-svg"', done.stdout)) >= 3  # plotly replaced each figure's div
     assert 'class="parcoords"' in done.stdout  # the WebGL figure drew its axes
+
+
+def test_the_dsr_shown_is_the_one_recomputed_with_the_studys_final_trial_count(tmp_path: Path) -> None:
+    """A trial's run measured its DSR with the trials counted so far; the study's ``deflated`` attribute holds
+    every DSR recomputed with the final count, and that is the number the page shows."""
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'studies' / 'late' / 'study.sqlite'}"
+    (tmp_path / "studies" / "late").mkdir(parents=True)
+    study = optuna.create_study(study_name="late", storage=storage, direction="maximize")
+    study.set_user_attr("objective", "excess_sharpe")
+    study.set_user_attr("direction", "maximize")
+    distribution = {"training.learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    for number, value in enumerate((0.4, 0.6)):
+        aggregate = {"sharpe": 1.0, "buy_and_hold_sharpe": 0.5, "dsr": 0.9, "trials_counted": number + 1}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"training.learning_rate": 1e-3 * (number + 1)},
+                distributions=distribution,
+                value=value,
+                user_attrs={"aggregate": aggregate, "folds": []},
+            )
+        )
+    study.set_user_attr("deflated", {"trials_counted": 7, "by_trial": {"0": 0.123, "1": 0.456}})
+    from neurotrade.report import write_study_report
+
+    page = write_study_report(tmp_path, "late").read_text()
+    assert "0.456" in page and "0.123" in page and ">0.900<" not in page
+    assert "trials counted in the DSR (search)" in page and ">7<" in page

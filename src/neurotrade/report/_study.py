@@ -459,9 +459,12 @@ def _summary(data: StudyData) -> list[Any]:
     best = ranked(data)
     if best:
         rows.append(("best trial", [f"{best[0].number} ({metric_text(objective, best[0].value)})"]))
+    deflated = attrs.get("deflated") or {}
     counted = [t.attrs.get("aggregate", {}).get("trials_counted") for t in _complete(data)]
     counted = [c for c in counted if c is not None]
-    if counted:
+    if deflated.get("trials_counted") is not None:  # every trial's DSR recomputed with the study's final count
+        rows.append(("trials counted in the DSR (search)", [metric_text("trials_counted", deflated["trials_counted"])]))
+    elif counted:
         rows.append(("trials counted in the DSR (search)", [metric_text("trials_counted", max(counted))]))
     if confirmations:
         last = confirmations[-1].get("metrics", {}).get("trials_counted")
@@ -638,7 +641,10 @@ def _top_table(data: StudyData) -> list[Any]:
         cells += [param_text(choice_value(n, t.params.get(n), choices)) for n in names]
         cells.append(metric_text(objective, t.value))
         cells += [metric_text("excess_sharpe", excess.get(k)) for k in folds]
-        cells += [metric_text(k, aggregate.get(k)) for k in ("sharpe", "buy_and_hold_sharpe", "dsr")]
+        cells += [metric_text(k, aggregate.get(k)) for k in ("sharpe", "buy_and_hold_sharpe")]
+        # The DSR the study recomputed with its final trial count, else the one the trial's run measured then.
+        final = (data.attrs.get("deflated") or {}).get("by_trial", {})
+        cells.append(metric_text("dsr", final.get(str(t.number), aggregate.get("dsr"))))
         rows.append((str(rank), cells))
     done = len(_complete(data))
     order = "highest" if data.direction == "maximize" else "lowest"
