@@ -225,6 +225,9 @@ def _fit(
             scheduler=scheduler,
             num_samples=remaining,
             max_concurrent_trials=concurrent,
+            # A trial in a warm worker skips starting Python, importing torch and numba and loading compiled
+            # kernels: seconds per trial on a small strategy (benchmarks/tune.py).
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             name=f"{name}-{time.strftime('%Y%m%dT%H%M%S')}",
