@@ -90,6 +90,8 @@ class RunResult:
         split, class balance and training summary.
     trades
         The strategy's trades in every fold's test window (``fold`` column).
+    tracked
+        The MLflow run id the run was logged as (``track``, ``tracking:``); None when it was not.
     """
 
     strategy: Strategy
@@ -97,6 +99,7 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     trades: pd.DataFrame
+    tracked: str | None = None
 
 
 def run(
@@ -106,6 +109,7 @@ def run(
     progress: ProgressCallback | bool | None = None,
     resume: bool = False,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    track: str | bool | None = None,
 ) -> RunResult:
     """Evaluate a strategy out of sample (walk-forward by default), and save the bundle and the run folder.
 
@@ -131,6 +135,11 @@ def run(
         Called after each fold of the first seed with its 1-based number and a summary of its test window
         (``sharpe``, ``buy_and_hold_sharpe``, ``excess_sharpe``, ``total_return``, ``log_loss``, ``accuracy``),
         so a search can stop a trial early; an exception it raises stops the run (checkpoints kept).
+    track
+        Log the saved run to MLflow (:mod:`neurotrade.tracking`): a tracking URI, ``True`` for the spec's
+        ``tracking.mlflow`` URI or else the workspace's store (``mlflow.db``), ``False`` for no tracking whatever
+        the spec says; ``None`` (default) does what the spec's ``tracking:`` section says. A failure to log is a
+        warning: the run is saved either way, and ``tracked`` says whether it was logged.
 
     Examples
     --------
@@ -150,8 +159,14 @@ def run(
     """
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
+    from neurotrade import tracking  # MLflow itself only when tracking is on
+
+    tracked_in = tracking.requested_uri(track, spec, home_dir)
+    if tracked_in is not None:
+        tracking.require_mlflow()  # a missing extra is said before the run, not after it
     with _progress_display(progress) as shown:
-        return _run(spec, home_dir, shown, resume, on_fold)
+        result = _run(spec, home_dir, shown, resume, on_fold)
+    return result if tracked_in is None else tracking.track_result(result, tracked_in, home_dir)
 
 
 def _run(

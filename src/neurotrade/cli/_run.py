@@ -76,6 +76,26 @@ def run_command(
         bool,
         typer.Option("--resume", help="Continue each fold's training from the checkpoints of an interrupted run."),
     ] = False,
+    track: Annotated[
+        bool | None,
+        typer.Option(
+            "--track/--no-track",
+            help="Log the run to MLflow (needs pip install 'neurotrade\\[track]'): to the spec's tracking.mlflow URI, "
+            "else to the workspace's store (mlflow.db, artifacts in mlruns/; open it with mlflow ui "
+            "--backend-store-uri sqlite:///WORKSPACE/mlflow.db). --no-track skips the spec's tracking: section. "
+            "Default: as the spec says.",
+            show_default=False,
+        ),
+    ] = None,
+    track_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--track-uri",
+            metavar="URI",
+            help="Log the run to this MLflow tracking URI (sqlite:///path.db, http://host:5000 ...); implies --track.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the strategy out of sample (walk-forward by default), beside buy-and-hold and two baselines,
     and save the last fold's model as a versioned bundle."""
@@ -83,6 +103,8 @@ def run_command(
     from neurotrade.pipeline import run
 
     home = state(ctx).home
+    if track is False and track_uri:
+        raise ConfigError("--no-track and --track-uri contradict each other: give one of them")
     spec = load_strategy(resolve_strategy(strategy) if strategy else default_strategy())
     # The bar, the stage lines and the log handler share stderr's console, so a warning printed mid-training
     # lands above the bar instead of being glued onto it; the summary goes to stdout.
@@ -113,8 +135,30 @@ def run_command(
                 detail=f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  best {e.best_val_loss:.4f}",
             )
 
-        result = run(spec, home=home, progress=show, resume=resume)
+        result = run(spec, home=home, progress=show, resume=resume, track=track_uri or track)
     render_summary(result)
+    render_tracking(result, track_uri or track, home)
+
+
+def render_tracking(result: RunResult, track: str | bool | None, home: Path | None) -> None:
+    """One line: the MLflow run the run was logged as, or that logging it failed (the warning above says why)."""
+    from neurotrade._workspace import resolve_home
+    from neurotrade.tracking import display_uri, requested_uri
+
+    uri = requested_uri(track, result.strategy, resolve_home(home))
+    if uri is None:
+        return
+    if result.tracked:
+        console.print(
+            f"tracked  mlflow run {result.tracked} in {escape(display_uri(uri))}", highlight=False, soft_wrap=True
+        )
+    else:
+        console.print(
+            f"[yellow]tracked  not logged to MLflow at {escape(display_uri(uri))}[/] (the warning above says why); "
+            "the run itself is saved",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def render_summary(result: RunResult) -> None:

@@ -740,6 +740,24 @@ class PortfolioSpec(Section):
     max_position_pct: Annotated[float, Field(gt=0, le=100)] | None = None
 
 
+class TrackingSpec(Section):
+    """``tracking:``: log each run to MLflow (``neurotrade.tracking``); the section's presence turns it on.
+
+    ``mlflow`` is a tracking URI (``sqlite:///path/mlflow.db``, ``http://host:5000``, ...); left out, a SQLite store
+    in the workspace (``mlflow.db``, artifacts under ``mlruns/``). ``experiment`` defaults to the strategy's name.
+    Credentials belong in MLflow's environment variables (``MLFLOW_TRACKING_USERNAME`` ...), not in the URI: the
+    spec is saved with every bundle.
+
+    Examples
+    --------
+    >>> TrackingSpec(mlflow="sqlite:///mlflow.db").experiment is None
+    True
+    """
+
+    mlflow: Annotated[str, Field(min_length=1, max_length=2_000)] | None = None
+    experiment: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
 class Strategy(Section):
     """A whole strategy, as declared in one YAML file.
 
@@ -768,13 +786,17 @@ class Strategy(Section):
     backtest: BacktestSpec = BacktestSpec()
     portfolio: PortfolioSpec = PortfolioSpec()
     search: SearchSpec | None = None
+    tracking: TrackingSpec | None = None
 
     @model_serializer(mode="wrap")
-    def _without_an_absent_search(self, handler: Any) -> Any:
-        """A spec without ``search`` dumps as it did before the key existed (same bundles, same ledger hashes)."""
+    def _without_absent_optional_sections(self, handler: Any) -> Any:
+        """A spec without ``search`` or ``tracking`` dumps as it did before those keys existed (same bundles, same
+        ledger hashes)."""
         out = handler(self)
-        if self.search is None and isinstance(out, dict):
-            out.pop("search", None)
+        if isinstance(out, dict):
+            for key in ("search", "tracking"):
+                if getattr(self, key) is None:
+                    out.pop(key, None)
         return out
 
     @model_validator(mode="before")
