@@ -221,3 +221,25 @@ def test_trials_find_the_features_the_driver_shared(tmp_path: Path) -> None:
         )
     )
     assert shared_features(touched, holdout, tmp_path, lambda event: None) is None
+
+
+def test_a_tracked_study_logs_each_trial_under_its_study_run(tmp_path: Path, ray_cluster: None) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from neurotrade import tracking
+
+    outcome = tune(spec("logged", trials=2), home=tmp_path, workers=2, track=True)
+    client = MlflowClient(tracking.tracking_uri(None, tmp_path))
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == outcome.complete == 2
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    study = load_study(tmp_path, "logged")
+    for r in children:  # each nested run is its trial's run: its number, its learning rate, its Sharpe
+        trial = study.trials[int(r.data.tags["neurotrade.trial"])]
+        assert float(r.data.params["training.learning_rate"]) == pytest.approx(
+            trial.params["training.learning_rate"], rel=1e-12
+        )
+        assert r.data.tags["neurotrade.bundle"] == trial.user_attrs["bundle"]

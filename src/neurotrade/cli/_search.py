@@ -37,6 +37,16 @@ def tune_command(
         typer.Option(help="A running Ray cluster (auto, or HOST:PORT). Default: a local Ray started for the search."),
     ] = None,
     study: Annotated[str | None, typer.Option(help="The study's name. Default: the strategy's name.")] = None,
+    track: Annotated[
+        bool | None,
+        typer.Option(
+            "--track/--no-track",
+            help="Log the study to MLflow (a parent run, each trial nested). Default: the spec's tracking: section.",
+        ),
+    ] = None,
+    track_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (implies --track). Default: workspace/mlflow.db.")
+    ] = None,
 ) -> None:
     """Search the strategy's search.space: Optuna samples each trial, Ray runs the trials (a local Ray, or any
     cluster with --address), the last search.holdout of the history locked away from every trial. The study is
@@ -62,6 +72,7 @@ def tune_command(
         address=address,
         study=study,
         progress=show,
+        track=track_uri if track_uri and track is not False else track,
     )
     table = Table(title=f"study {escape(outcome.study)}", title_justify="left", show_header=False)
     table.add_row("trials", f"{outcome.complete} complete, {outcome.pruned} pruned, {outcome.failed} failed")

@@ -85,10 +85,12 @@ def run_trial(
     objective: str,
     cpus: float,
     shared: tuple[str, Any] | None = None,
+    track: tuple[str, str] | None = None,
 ) -> None:
     """Ray Tune's function trainable: run the trial ``config`` (Optuna's parameters and ``__trial``, its number)
     and report each fold, then the whole trial. ``shared`` is a feature cache key and its matrix, when no
-    dimension changes the features: built once by the driver and read here from Ray's object store."""
+    dimension changes the features: built once by the driver and read here from Ray's object store. ``track``
+    is an MLflow URI and the study's parent run id: the trial's run is logged as a nested run."""
     import ray
     from ray import tune
 
@@ -115,7 +117,13 @@ def run_trial(
         folds.append({"fold": k, **summary})
         tune.report({"objective": objective_value(summary, objective), "fold": k, "final": False, "folds": folds})
 
-    result = neurotrade.run(spec, home=home, progress=False, on_fold=report_fold)
+    result = neurotrade.run(spec, home=home, progress=False, on_fold=report_fold, track=False)
+    if track is not None:  # nested under the study's MLflow run (the driver opened it)
+        from neurotrade import tracking
+
+        uri, parent = track
+        tags = {"neurotrade.study": study, "neurotrade.trial": str(number)}
+        tracking.log_run(result, uri, home=Path(home), parent_run_id=parent, tags=tags)
     aggregate = aggregate_summary(result.metrics)
     tune.report(
         {

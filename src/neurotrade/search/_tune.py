@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ def tune(
     address: str | None = None,
     study: str | None = None,
     progress: ProgressCallback | None = None,
+    track: str | bool | None = None,
 ) -> StudyOutcome:
     """Search the strategy's ``search.space`` on Ray, trials sampled by Optuna, the final holdout locked.
 
@@ -72,6 +75,10 @@ def tune(
         The study's name (default: the strategy's).
     progress
         Called with a ``ProgressEvent`` as each trial finishes (``done`` / ``total`` trials, for an ETA).
+    track
+        Log the study to MLflow: a parent run for this invocation, each trial a nested run (its spec, fold and
+        aggregate metrics, report, bundle). A URI, ``True`` (the spec's ``tracking`` URI or the workspace's
+        store), ``False``, or ``None`` to follow the spec's ``tracking:`` section.
 
     Examples
     --------
@@ -130,8 +137,31 @@ def tune(
         with ray_session(address, cpus=None) as ray:
             available = float(ray.cluster_resources().get("CPU", 1.0))
             concurrent = workers or max(1, int(available // search.cpus))
-            _fit(spec, the_study, storage, name, holdout, home_dir, remaining, concurrent, say)
+            with _tracked(track, spec, home_dir, name, remaining) as tracked:
+                _fit(spec, the_study, storage, name, holdout, home_dir, remaining, concurrent, say, tracked)
     return summarize(the_study, spec, holdout, url, home_dir)
+
+
+@contextmanager
+def _tracked(track: str | bool | None, spec: Strategy, home: Path, study: str, trials: int) -> Iterator[Any]:
+    """The MLflow URI and parent run of this invocation of a study (None when tracking is off), closed (as
+    failed if the search raised) when the block ends."""
+    from neurotrade import tracking
+
+    uri = tracking.requested_uri(track, spec, home)
+    if uri is None:
+        yield None
+        return
+    tracking.require_mlflow()
+    assert spec.search is not None
+    params = {"objective": spec.search.objective, "trials": trials, "holdout": spec.search.holdout}
+    parent = tracking.start_study_run(uri, home, study, params)
+    failed = True
+    try:
+        yield (uri, parent)
+        failed = False
+    finally:
+        tracking.end_study_run(uri, home, parent, failed=failed)
 
 
 def _check_same_study(study: Any, spec: Strategy, holdout: Holdout) -> None:
@@ -168,6 +198,7 @@ def _fit(
     remaining: int,
     concurrent: int,
     say: ProgressCallback,
+    tracked: tuple[str, str] | None = None,
 ) -> None:
     from ray import tune
     from ray.tune.logger import JsonLoggerCallback
@@ -215,6 +246,7 @@ def _fit(
             objective=search.objective,
             cpus=search.cpus,
             shared=shared_features(spec, holdout, home, say),
+            track=tracked,
         ),
         {"cpu": search.cpus, "gpu": search.gpus},
     )
