@@ -13,7 +13,7 @@ import pytest
 from neurotrade import indicators
 from neurotrade.cli import main
 from neurotrade.config import load_strategy, parse_strategy
-from neurotrade.config._units import OUTPUT_UNITS, PRICE, PRICE_CHANGE, SCALE_FREE, VOLUME
+from neurotrade.config._units import OUTPUT_UNITS, PRICE, PRICE_CHANGE, PRICE_SCALED, SCALE_FREE, VOLUME
 from neurotrade.data import synthetic_ohlcv
 
 WHY = (
@@ -94,7 +94,7 @@ def test_every_indicator_is_classified_once() -> None:
     assert not set(OUTPUT_UNITS) & SCALE_FREE
     for name, units in OUTPUT_UNITS.items():
         assert set(units) <= set(indicators.get(name).outputs), name
-        assert set(units.values()) <= {PRICE, PRICE_CHANGE, VOLUME}, name
+        assert set(units.values()) <= {PRICE, PRICE_CHANGE, PRICE_SCALED, VOLUME}, name
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +128,15 @@ def test_the_units_are_what_the_kernels_compute(bars: pd.DataFrame, name: str) -
         def same(a: np.ndarray, b: np.ndarray, ok: np.ndarray = ok) -> bool:
             return bool(np.allclose(a[ok], b[ok], rtol=1e-6, atol=1e-9 * np.abs(b[ok]).max()))
 
+        if unit == PRICE_SCALED:  # moves with the scale, but not in proportion; not with the level
+            assert not same(by_price[output].to_numpy(), x), f"{name}.{output} under prices x 8"
+            assert same(by_shift[output].to_numpy(), x), f"{name}.{output} under prices + 50"
+            continue
         price_factor = 8.0 if unit in (PRICE, PRICE_CHANGE) else 1.0
         assert same(by_price[output].to_numpy(), price_factor * x), f"{name}.{output} under prices x 8"
         assert same(by_volume[output].to_numpy(), (8.0 if unit == VOLUME else 1.0) * x), f"{name}.{output}, volume"
-        if unit == PRICE:
+        # Headley's acceleration bands widen by the bar's range relative to its level: a shift moves them by less.
+        if unit == PRICE and name != "accbands":
             assert same(by_shift[output].to_numpy(), x + 50.0), f"{name}.{output} under prices + 50"
         elif unit == PRICE_CHANGE:
             assert same(by_shift[output].to_numpy(), x), f"{name}.{output} under prices + 50"

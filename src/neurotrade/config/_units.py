@@ -29,10 +29,15 @@ logger = logging.getLogger(__name__)
 PRICE = "price"  # a price level: moves with the price (moving averages, bands, stops)
 PRICE_CHANGE = "price_change"  # a difference of prices: scales with the price (ATR, MACD, momentum)
 VOLUME = "volume"  # shares or contracts, or a running total of them
+PRICE_SCALED = "price_scaled"  # a non-linear function of price changes (a variance, a slope's angle): scale, not level
 
 _AVERAGES = ("sma", "ema", "dema", "tema", "t3", "trima", "wma", "kama", "hma", "zlema", "decycler", "vwap", "sar")
+_PRICES = ("avgprice", "medprice", "typprice", "wclprice", "midpoint", "midprice", "linearreg", "tsf")
 OUTPUT_UNITS: dict[str, dict[str, str]] = {
     **{name: {name: PRICE} for name in _AVERAGES},
+    **{name: {name: PRICE} for name in _PRICES},
+    "linearreg_intercept": {"intercept": PRICE},
+    "accbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
     "alligator": {"jaw": PRICE, "teeth": PRICE, "lips": PRICE},
     "bbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
     "donchian": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
@@ -51,6 +56,10 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     "ao": {"ao": PRICE_CHANGE},
     "dpo": {"dpo": PRICE_CHANGE},
     "linearreg_slope": {"slope": PRICE_CHANGE},
+    "plus_dm": {"plus_dm": PRICE_CHANGE},
+    "minus_dm": {"minus_dm": PRICE_CHANGE},
+    "var": {"var": PRICE_SCALED},
+    "linearreg_angle": {"angle": PRICE_SCALED},
     "cyber_cycle": {"cycle": PRICE_CHANGE, "trigger": PRICE_CHANGE},
     "roofing": {"roofing": PRICE_CHANGE},
     "ttm_squeeze": {"momentum": PRICE_CHANGE},  # its `squeeze_on` is 0 / 1
@@ -62,9 +71,10 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
 # Oscillators, ratios and percentages: the same value means the same thing at any price level.
 SCALE_FREE = frozenset(
     {
-        "adx", "adxr", "aroon", "aroonosc", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "damiani", "dx",
-        "fisher", "hurst", "kst", "laguerre_rsi", "mfi", "minus_di", "natr", "plus_di", "ppo", "qqe", "roc", "rsi",
-        "rsx", "stc", "stoch", "stochf", "stochrsi", "trix", "tsi", "ultosc", "vortex", "wavetrend", "willr",
+        "adx", "adxr", "aroon", "aroonosc", "beta", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "correl",
+        "damiani", "dx", "fisher", "hurst", "kst", "laguerre_rsi", "mfi", "minus_di", "natr", "plus_di", "ppo", "qqe",
+        "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch", "stochf", "stochrsi", "trix", "tsi", "ultosc",
+        "vortex", "wavetrend", "willr",
     }
 )  # fmt: skip
 
@@ -78,6 +88,7 @@ ALTERNATIVES: dict[str, str] = {
     "atr": "natr (the ATR as a percentage of the close)",
     "trange": "natr (the ATR as a percentage of the close)",
     "stddev": "natr (volatility as a percentage of the close)",
+    "var": "natr (volatility as a percentage of the close)",
     "macd": "ppo (the fast-slow EMA gap as a percentage of the slow EMA)",
     "apo": "ppo (the fast-slow EMA gap as a percentage of the slow EMA)",
     "mom": "roc (the change in percent)",
@@ -90,6 +101,7 @@ _WHAT = {
     PRICE: "is a price level",
     PRICE_CHANGE: "is in price units",
     VOLUME: "is in volume units",
+    PRICE_SCALED: "depends on the price scale",
 }
 
 

@@ -1,4 +1,5 @@
-"""Moving averages beyond SMA and EMA: WMA, DEMA, TEMA, TRIMA, KAMA, T3, Hull, ZLEMA, linear-regression slope.
+"""Moving averages beyond SMA and EMA: WMA, DEMA, TEMA, TRIMA, KAMA, T3, Hull, ZLEMA, and the linear regression
+(slope, intercept, angle, its end point LINEARREG and its one-bar forecast TSF).
 
 Each is written once as an update over a small float64 state. The TA-Lib twins follow TA-Lib 0.8
 operation by operation, including what its source does not show: the EMA chains and KAMA/T3's
@@ -464,8 +465,32 @@ def _lrs_sums(ring, head, n):
     return sum_y, sum_xy, sum_abs
 
 
-@njit(cache=True, error_model="numpy")
-def _linearreg_slope_update(state, params, bars, out):
+# What the regression kernel reports: the slope m, the intercept b (the fitted value at the oldest
+# bar of the window), the fitted value at the newest bar (LINEARREG), the forecast one bar ahead
+# (TSF) and the slope as an angle in degrees. TA-Lib 0.8 forms the last two as fused multiply-adds.
+_LR_SLOPE = 0
+_LR_INTERCEPT = 1
+_LR_END = 2
+_LR_FORECAST = 3
+_LR_ANGLE = 4
+_DEGREES = 180.0 / math.pi
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _linreg_value(mode, n, sum_x, divisor, sum_y, sum_xy):
+    m = (n * sum_xy - sum_y * sum_x) / divisor
+    if mode == _LR_SLOPE:
+        return m
+    if mode == _LR_ANGLE:
+        return math.atan(m) * _DEGREES
+    b = (sum_y - m * sum_x) / n
+    if mode == _LR_INTERCEPT:
+        return b
+    return fma(m, n - 1.0 if mode == _LR_END else n, b)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _linreg_run(state, params, bars, out, mode):
     n = params[0]
     size = int(n)
     sum_x = 0.5 * ((n - 1.0) * n)
@@ -485,7 +510,7 @@ def _linearreg_slope_update(state, params, bars, out):
         out[row, 0] = np.nan
         if count == n:
             sum_y, sum_xy, sum_abs = _lrs_sums(ring, head, n)
-            out[row, 0] = (n * sum_xy - sum_y * sum_x) / divisor
+            out[row, 0] = _linreg_value(mode, n, sum_x, divisor, sum_y, sum_xy)
         row += 1
     for r in range(row, rows):
         x = bars[r, 0]
@@ -507,10 +532,35 @@ def _linearreg_slope_update(state, params, bars, out):
             sum_y -= oldest
             sum_xy -= n * oldest
             sum_y += x
-        out[r, 0] = (n * sum_xy - sum_y * sum_x) / divisor
+        out[r, 0] = _linreg_value(mode, n, sum_x, divisor, sum_y, sum_xy)
     count += rows - row
     state[_LRS_COUNT], state[_LRS_SUM_Y], state[_LRS_SUM_XY] = count, sum_y, sum_xy
     state[_LRS_SUM_ABS], state[_LRS_COUNTDOWN], state[_LRS_HEAD] = sum_abs, countdown, head
+
+
+@njit(cache=True, error_model="numpy")
+def _linearreg_slope_update(state, params, bars, out):
+    _linreg_run(state, params, bars, out, _LR_SLOPE)
+
+
+@njit(cache=True, error_model="numpy")
+def _linearreg_intercept_update(state, params, bars, out):
+    _linreg_run(state, params, bars, out, _LR_INTERCEPT)
+
+
+@njit(cache=True, error_model="numpy")
+def _linearreg_update(state, params, bars, out):
+    _linreg_run(state, params, bars, out, _LR_END)
+
+
+@njit(cache=True, error_model="numpy")
+def _tsf_update(state, params, bars, out):
+    _linreg_run(state, params, bars, out, _LR_FORECAST)
+
+
+@njit(cache=True, error_model="numpy")
+def _linearreg_angle_update(state, params, bars, out):
+    _linreg_run(state, params, bars, out, _LR_ANGLE)
 
 
 # --- HMA ------------------------------------------------------------------------------------------
@@ -755,6 +805,77 @@ register(
     ),
     init=_linearreg_slope_init,
     update=_linearreg_slope_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+)
+
+_REGRESSION = (
+    "the least-squares line y = b + m * x through the last n = `period` closes, x counting bars from the oldest of "
+    "the window (0) to the newest (n - 1): m = (n * sum(x*y) - sum(x) * sum(y)) / (n * sum(x**2) - sum(x)**2) and "
+    "b = (sum(y) - m * sum(x)) / n (computed as TA-Lib does, from running sums with x counted back from the newest)"
+)
+
+register(
+    IndicatorInfo(
+        name="linearreg",
+        description="Linear regression: the least-squares line's value at the newest of the last `period` closes.",
+        params=(period(14, "bars in the regression"),),
+        inputs=("close",),
+        outputs=("linearreg",),
+        talib="LINEARREG",
+        definition=f"b + m * (n - 1) for {_REGRESSION}.",
+    ),
+    init=_linearreg_slope_init,
+    update=_linearreg_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="linearreg_intercept",
+        description="Intercept of the least-squares line through the last `period` closes (its oldest bar).",
+        params=(period(14, "bars in the regression"),),
+        inputs=("close",),
+        outputs=("intercept",),
+        talib="LINEARREG_INTERCEPT",
+        definition=f"b for {_REGRESSION}.",
+    ),
+    init=_linearreg_slope_init,
+    update=_linearreg_intercept_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="linearreg_angle",
+        description="Angle of the least-squares line through the last `period` closes, in degrees.",
+        params=(period(14, "bars in the regression"),),
+        inputs=("close",),
+        outputs=("angle",),
+        talib="LINEARREG_ANGLE",
+        definition=f"atan(m) * 180 / pi for {_REGRESSION}. The slope is in price per bar, so the angle depends "
+        "on the price scale.",
+    ),
+    init=_linearreg_slope_init,
+    update=_linearreg_angle_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="tsf",
+        description="Time series forecast: the least-squares line through the last `period` closes, one bar on.",
+        params=(period(14, "bars in the regression"),),
+        inputs=("close",),
+        outputs=("tsf",),
+        talib="TSF",
+        definition=f"b + m * n for {_REGRESSION}.",
+    ),
+    init=_linearreg_slope_init,
+    update=_tsf_update,
     lookback=lambda p: int(p["period"]) - 1,
     talib_args={"period": "timeperiod"},
 )

@@ -76,7 +76,7 @@ def snapshot() -> dict[str, Any]:
     --------
     >>> doc = snapshot()
     >>> [item["info"]["fields"]["name"] for item in doc["indicators"]][:2]
-    ['ad', 'adosc']
+    ['accbands', 'ad']
     """
     load_kernels()
     declared = declarations()

@@ -1,4 +1,4 @@
-"""Directional movement and trend direction: ADXR, +DI, -DI, DX, Aroon, SAR, TRIX.
+"""Directional movement and trend direction: ADXR, +DI, -DI, +DM, -DM, DX, Aroon, SAR, TRIX.
 
 Each is written once as an update over a small float64 state and follows TA-Lib 0.8's arithmetic
 operation by operation: Wilder's sums of the directional movements and the true range
@@ -141,6 +141,60 @@ def _dx_update(state, params, bars, out):
     state[_DM_HIGH], state[_DM_LOW], state[_DM_CLOSE] = prev_high, prev_low, prev_close
     state[_DM_PLUS], state[_DM_MINUS], state[_DM_TR] = plus_dm, minus_dm, tr_sum
     state[_DX_LAST] = last
+
+
+# --- +DM / -DM ------------------------------------------------------------------------------------
+# Wilder's running sum of one side's directional movement alone: the first value (bar `period - 1`)
+# is the plain sum of the first `period - 1` movements, then `s - s / n + dm`, as TA-Lib's
+# PLUS_DM / MINUS_DM. State: bars seen, previous high and low, the sum.
+_SDM_COUNT = 0
+_SDM_HIGH = 1
+_SDM_LOW = 2
+_SDM_SUM = 3
+
+
+@njit(cache=True, error_model="numpy")
+def _sdm_init(params):
+    return np.zeros(_SDM_SUM + 1)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _sdm_update(state, params, bars, out, plus):
+    n = params[0]
+    count, prev_high, prev_low, total = state[_SDM_COUNT], state[_SDM_HIGH], state[_SDM_LOW], state[_SDM_SUM]
+    for row in range(bars.shape[0]):
+        high, low = bars[row, 0], bars[row, 1]
+        t = count
+        count += 1.0
+        out[row, 0] = np.nan
+        if t > 0.0:
+            diff_plus = high - prev_high
+            diff_minus = prev_low - low
+            dm = 0.0
+            # A bar counts for at most one side: the larger positive move (as in `_dm_next`).
+            if plus:
+                if diff_plus > 0.0 and diff_plus > diff_minus:
+                    dm = diff_plus
+            elif diff_minus > 0.0 and diff_plus < diff_minus:
+                dm = diff_minus
+            if t >= n:
+                total = total - total / n + dm
+            else:
+                total += dm
+            if t >= n - 1.0:
+                out[row, 0] = total
+        prev_high, prev_low = high, low
+    state[_SDM_COUNT], state[_SDM_HIGH], state[_SDM_LOW], state[_SDM_SUM] = count, prev_high, prev_low, total
+
+
+@njit(cache=True, error_model="numpy")
+def _plus_dm_update(state, params, bars, out):
+    _sdm_update(state, params, bars, out, True)
+
+
+@njit(cache=True, error_model="numpy")
+def _minus_dm_update(state, params, bars, out):
+    _sdm_update(state, params, bars, out, False)
 
 
 # --- ADXR -----------------------------------------------------------------------------------------
@@ -473,6 +527,42 @@ register(
     init=_dm_init,
     update=_minus_di_update,
     lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="plus_dm",
+        description="Plus directional movement: Wilder's running sum of the up-moves of the high.",
+        params=(period(14, _WILDER),),
+        inputs=("high", "low"),
+        outputs=("plus_dm",),
+        talib="PLUS_DM",
+        definition="S(+DM), S being Wilder's running sum (the sum of the first `period - 1` moves, then "
+        "s - s / period + dm); +DM is the rise of the high when it exceeds the fall of the low (else 0) "
+        "(J. Welles Wilder, New Concepts in Technical Trading Systems, 1978).",
+    ),
+    init=_sdm_init,
+    update=_plus_dm_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="minus_dm",
+        description="Minus directional movement: Wilder's running sum of the down-moves of the low.",
+        params=(period(14, _WILDER),),
+        inputs=("high", "low"),
+        outputs=("minus_dm",),
+        talib="MINUS_DM",
+        definition="S(-DM), S being Wilder's running sum (the sum of the first `period - 1` moves, then "
+        "s - s / period + dm); -DM is the fall of the low when it exceeds the rise of the high (else 0) "
+        "(J. Welles Wilder, New Concepts in Technical Trading Systems, 1978).",
+    ),
+    init=_sdm_init,
+    update=_minus_dm_update,
+    lookback=lambda p: int(p["period"]) - 1,
     talib_args={"period": "timeperiod"},
 )
 

@@ -1,4 +1,5 @@
-"""Oscillators: PPO, APO, stochastics, Williams %R, CCI, CMO, ROC, momentum, ultimate oscillator, BOP.
+"""Oscillators: PPO, APO, stochastics, Williams %R, CCI, CMO, ROC (and ROCP, ROCR, ROCR100), momentum,
+ultimate oscillator, BOP.
 
 Each is written once as an update over a small float64 state and follows TA-Lib 0.8's arithmetic
 operation by operation (found by testing against it), so values agree with TA-Lib to the last bit.
@@ -630,10 +631,17 @@ def _cmo_update(state, params, bars, out):
     state[_CMO_GAIN], state[_CMO_LOSS] = avg_gain, avg_loss
 
 
-# --- ROC / MOM ------------------------------------------------------------------------------------
+# --- ROC / ROCP / ROCR / ROCR100 / MOM ------------------------------------------------------------
 # State: bars seen, position of the oldest input in the ring, then a ring of the last `period`
 # inputs. Within one call the input `period` bars back is read straight from `bars` (through flat
-# 1-D views); the ring supplies it only for the first `period` bars of a call.
+# 1-D views); the ring supplies it only for the first `period` bars of a call. `mode` picks the
+# comparison of the close with the one `period` bars back (a constant per kernel, so each kernel
+# compiles to its own loop).
+_MOM = 0
+_ROC = 1
+_ROCP = 2
+_ROCR = 3
+_ROCR100 = 4
 _LAG_COUNT = 0
 _LAG_HEAD = 1
 _LAG_RING = 2
@@ -645,14 +653,21 @@ def _lag_init(params):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _roc_value(x, before):
-    if before != 0.0:
+def _roc_value(x, before, mode):
+    """TA-Lib's ROC family: each is 0 where the earlier close is 0."""
+    if before == 0.0:
+        return 0.0
+    if mode == _ROC:
         return ((x / before) - 1.0) * 100.0
-    return 0.0
+    if mode == _ROCP:
+        return (x - before) / before
+    if mode == _ROCR:
+        return x / before
+    return (x / before) * 100.0
 
 
 @njit(cache=True, error_model="numpy")
-def _lag_run(state, params, bars, out, ratio):
+def _lag_run(state, params, bars, out, mode):
     n = params[0]
     size = int(n)
     ring = state[_LAG_RING:]
@@ -667,11 +682,11 @@ def _lag_run(state, params, bars, out, ratio):
     for row in range(start, early):
         slot = head + row
         before = ring[slot - size if slot >= size else slot]
-        y[row] = _roc_value(x[row], before) if ratio else x[row] - before
+        y[row] = _roc_value(x[row], before, mode) if mode != _MOM else x[row] - before
     start = max(start, early)
-    if ratio:
+    if mode != _MOM:
         for row in range(start, rows):
-            y[row] = _roc_value(x[row], x[row - size])
+            y[row] = _roc_value(x[row], x[row - size], mode)
     elif start < rows:
         # A whole-array ufunc: numba vectorises it, not the same subtraction written as a loop (it
         # cannot rule out that `out` overlaps `bars`).
@@ -685,12 +700,27 @@ def _lag_run(state, params, bars, out, ratio):
 
 @njit(cache=True, error_model="numpy")
 def _mom_update(state, params, bars, out):
-    _lag_run(state, params, bars, out, False)
+    _lag_run(state, params, bars, out, _MOM)
 
 
 @njit(cache=True, error_model="numpy")
 def _roc_update(state, params, bars, out):
-    _lag_run(state, params, bars, out, True)
+    _lag_run(state, params, bars, out, _ROC)
+
+
+@njit(cache=True, error_model="numpy")
+def _rocp_update(state, params, bars, out):
+    _lag_run(state, params, bars, out, _ROCP)
+
+
+@njit(cache=True, error_model="numpy")
+def _rocr_update(state, params, bars, out):
+    _lag_run(state, params, bars, out, _ROCR)
+
+
+@njit(cache=True, error_model="numpy")
+def _rocr100_update(state, params, bars, out):
+    _lag_run(state, params, bars, out, _ROCR100)
 
 
 # --- ULTOSC ---------------------------------------------------------------------------------------
@@ -1004,6 +1034,54 @@ register(
     ),
     init=_lag_init,
     update=_roc_update,
+    lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="rocp",
+        description="Rate of change as a fraction: (close - close `period` bars back) / that close.",
+        params=(_span("period", 10, "bars back to the close compared with"),),
+        inputs=("close",),
+        outputs=("rocp",),
+        talib="ROCP",
+        definition="(close - close[t - period]) / close[t - period]; 0 where the earlier close is 0.",
+    ),
+    init=_lag_init,
+    update=_rocp_update,
+    lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="rocr",
+        description="Rate of change as a ratio: the close over the close `period` bars back.",
+        params=(_span("period", 10, "bars back to the close compared with"),),
+        inputs=("close",),
+        outputs=("rocr",),
+        talib="ROCR",
+        definition="close / close[t - period]; 0 where the earlier close is 0.",
+    ),
+    init=_lag_init,
+    update=_rocr_update,
+    lookback=lambda p: int(p["period"]),
+    talib_args={"period": "timeperiod"},
+)
+
+register(
+    IndicatorInfo(
+        name="rocr100",
+        description="Rate of change as a ratio on a 100 scale: 100 * close / close `period` bars back.",
+        params=(_span("period", 10, "bars back to the close compared with"),),
+        inputs=("close",),
+        outputs=("rocr100",),
+        talib="ROCR100",
+        definition="(close / close[t - period]) * 100; 0 where the earlier close is 0.",
+    ),
+    init=_lag_init,
+    update=_rocr100_update,
     lookback=lambda p: int(p["period"]),
     talib_args={"period": "timeperiod"},
 )

@@ -1,4 +1,4 @@
-"""Range indicators: true range, normalised ATR and the rolling standard deviation.
+"""Range indicators: true range, normalised ATR, the rolling standard deviation and variance.
 
 Each is written once as an update over a small float64 state and follows TA-Lib 0.8's arithmetic
 to the last bit: NATR is the ATR of ``atr`` (Wilder's average, one fused multiply-add per bar) as a
@@ -87,9 +87,10 @@ def _stddev_init(params):
     return state
 
 
-@njit(cache=True, error_model="numpy")
-def _stddev_update(state, params, bars, out):
-    n, width = params[0], params[1]
+@njit(cache=True, error_model="numpy", inline="always")
+def _variance_run(state, params, bars, out, root):
+    """The rolling variance, or (``root``) its square root times ``params[1]``."""
+    n = params[0]
     size = int(n)
     inverse = 1.0 / n
     count, shift = state[_SD_COUNT], state[_SD_SHIFT]
@@ -139,7 +140,7 @@ def _stddev_update(state, params, bars, out):
             d_old = oldest - shift
             dev_sq -= d_old * d_old
         dev -= d_old
-        out[r, 0] = np.sqrt(variance) * width
+        out[r, 0] = np.sqrt(variance) * params[1] if root else variance
     state[_SD_COUNT], state[_SD_SHIFT] = count + (rows - row), shift
     state[_SD_DEV], state[_SD_DEV_SQ], state[_SD_COUNTDOWN] = dev, dev_sq, countdown
     state[_SD_HEAD] = head
@@ -179,6 +180,17 @@ register(
     talib_args={"period": "timeperiod"},
 )
 
+
+@njit(cache=True, error_model="numpy")
+def _stddev_update(state, params, bars, out):
+    _variance_run(state, params, bars, out, True)
+
+
+@njit(cache=True, error_model="numpy")
+def _var_update(state, params, bars, out):
+    _variance_run(state, params, bars, out, False)
+
+
 register(
     IndicatorInfo(
         name="stddev",
@@ -197,4 +209,23 @@ register(
     update=_stddev_update,
     lookback=lambda p: int(p["period"]) - 1,
     talib_args={"period": "timeperiod", "nbdev": "nbdev"},
+)
+
+register(
+    IndicatorInfo(
+        name="var",
+        description="Rolling population variance of the close.",
+        params=(period(5),),
+        inputs=("close",),
+        outputs=("var",),
+        talib="VAR",
+        definition="mean(x**2) - mean(x)**2 over `period` bars (population, not sample), from TA-Lib's running "
+        "sums of deviations from a re-centred shift (as `stddev`); 0 when it is below 1e-12 of the mean square. "
+        "TA-Lib's VAR takes an `nbdev` that it ignores; it is left out here.",
+    ),
+    init=_stddev_init,
+    update=_var_update,
+    lookback=lambda p: int(p["period"]) - 1,
+    talib_args={"period": "timeperiod"},
+    talib_fixed={"nbdev": 1.0},
 )

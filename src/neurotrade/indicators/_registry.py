@@ -45,7 +45,9 @@ FAMILIES = (
     "_ehlers",
     "_momentum",
     "_oscillators",
+    "_price",
     "_range",
+    "_statistic",
     "_trend",
     "_volatility",
     "_volume",
@@ -249,7 +251,7 @@ def available() -> list[IndicatorInfo]:
     --------
     >>> from neurotrade.indicators import available
     >>> [info.name for info in available()][:3]
-    ['ad', 'adosc', 'adx']
+    ['accbands', 'ad', 'adosc']
     """
     declared = declarations()
     return [declared[name][0] for name in sorted(declared)]
