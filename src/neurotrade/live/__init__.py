@@ -1,0 +1,27 @@
+"""Paper trading: feeds of closed bars, a paper broker with the backtest's fills, and the loop between them."""
+
+from neurotrade.live._bars import BarGate, FeedBar, Rejection
+from neurotrade.live._broker import BarEvents, Broker, Fill, Order, TargetOrder, Trade
+from neurotrade.live._feed import Feed, FeedItem
+from neurotrade.live._follow_feed import FollowFeed
+from neurotrade.live._paper_broker import PaperBroker
+from neurotrade.live._replay_feed import ReplayFeed
+from neurotrade.live._ws_feed import WebSocketFeed
+
+__all__ = [
+    "BarEvents",
+    "BarGate",
+    "Broker",
+    "Feed",
+    "FeedBar",
+    "FeedItem",
+    "Fill",
+    "FollowFeed",
+    "Order",
+    "PaperBroker",
+    "Rejection",
+    "ReplayFeed",
+    "TargetOrder",
+    "Trade",
+    "WebSocketFeed",
+]
