@@ -38,6 +38,8 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     **{name: {name: PRICE} for name in _PRICES},
     "linearreg_intercept": {"intercept": PRICE},
     "accbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
+    "mama": {"mama": PRICE, "fama": PRICE},
+    "ht_trendline": {"trendline": PRICE},
     "alligator": {"jaw": PRICE, "teeth": PRICE, "lips": PRICE},
     "bbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
     "donchian": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
@@ -56,6 +58,7 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     "ao": {"ao": PRICE_CHANGE},
     "dpo": {"dpo": PRICE_CHANGE},
     "linearreg_slope": {"slope": PRICE_CHANGE},
+    "ht_phasor": {"inphase": PRICE_CHANGE, "quadrature": PRICE_CHANGE},
     "plus_dm": {"plus_dm": PRICE_CHANGE},
     "minus_dm": {"minus_dm": PRICE_CHANGE},
     "var": {"var": PRICE_SCALED},
@@ -72,9 +75,9 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
 SCALE_FREE = frozenset(
     {
         "adx", "adxr", "aroon", "aroonosc", "beta", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "correl",
-        "damiani", "dx", "fisher", "hurst", "kst", "laguerre_rsi", "mfi", "minus_di", "natr", "plus_di", "ppo", "qqe",
-        "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch", "stochf", "stochrsi", "trix", "tsi", "ultosc",
-        "vortex", "wavetrend", "willr",
+        "damiani", "dx", "fisher", "ht_dcperiod", "ht_dcphase", "ht_sine", "hurst", "kst", "laguerre_rsi", "mfi",
+        "minus_di", "natr", "plus_di", "ppo", "qqe", "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch",
+        "stochf", "stochrsi", "trix", "tsi", "ultosc", "vortex", "wavetrend", "willr",
     }
 )  # fmt: skip
 

@@ -43,6 +43,7 @@ FAMILIES = (
     "_composite",
     "_directional",
     "_ehlers",
+    "_hilbert",
     "_momentum",
     "_oscillators",
     "_price",
