@@ -40,6 +40,8 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     "accbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
     "mama": {"mama": PRICE, "fama": PRICE},
     "ht_trendline": {"trendline": PRICE},
+    "adaptive_laguerre": {"filter": PRICE},
+    "fib_retracement": {f"level_{r}": PRICE for r in ("236", "382", "500", "618", "786")},  # `direction` is +-1
     "alligator": {"jaw": PRICE, "teeth": PRICE, "lips": PRICE},
     "bbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
     "donchian": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
@@ -59,6 +61,8 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     "dpo": {"dpo": PRICE_CHANGE},
     "linearreg_slope": {"slope": PRICE_CHANGE},
     "ht_phasor": {"inphase": PRICE_CHANGE, "quadrature": PRICE_CHANGE},
+    "ash": {"bulls": PRICE_CHANGE, "bears": PRICE_CHANGE},
+    "waddah_attar": {o: PRICE_CHANGE for o in ("trend_up", "trend_down", "explosion", "dead_zone")},
     "plus_dm": {"plus_dm": PRICE_CHANGE},
     "minus_dm": {"minus_dm": PRICE_CHANGE},
     "var": {"var": PRICE_SCALED},
@@ -74,10 +78,11 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
 # Oscillators, ratios and percentages: the same value means the same thing at any price level.
 SCALE_FREE = frozenset(
     {
-        "adx", "adxr", "aroon", "aroonosc", "beta", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "correl",
-        "damiani", "dx", "fisher", "ht_dcperiod", "ht_dcphase", "ht_sine", "hurst", "kst", "laguerre_rsi", "mfi",
-        "minus_di", "natr", "plus_di", "ppo", "qqe", "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch",
-        "stochf", "stochrsi", "trix", "tsi", "ultosc", "vortex", "wavetrend", "willr",
+        "adx", "adxr", "aroon", "aroonosc", "asi", "beta", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "correl",
+        "damiani", "dv2", "dx", "fisher", "ht_dcperiod", "ht_dcphase", "ht_sine", "hurst", "ifisher_rsi", "kst",
+        "laguerre_rsi", "lorentzian_adx", "lorentzian_cci", "lorentzian_rsi", "lorentzian_wt", "mfi", "minus_di",
+        "natr", "pgo", "plus_di", "ppo", "qqe", "rmi", "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch",
+        "stochf", "stochrsi", "trix", "tsi", "ttf", "ultosc", "vortex", "wavetrend", "willr",
     }
 )  # fmt: skip
 

@@ -523,3 +523,95 @@ register(
     update=_decycler_update,
     lookback=lambda p: 2,
 )
+
+
+# --- Adaptive Laguerre filter ---------------------------------------------------------------------
+# State: bars seen, the four Laguerre stages, the filter, alpha, the number of normalised errors, the
+# heads of the two rings, then a ring of the last `period` errors and one of the last 5 normalised
+# errors.
+_AL_COUNT = 0
+_AL_STAGES = 1
+_AL_FILTER = 5
+_AL_ALPHA = 6
+_AL_SEEN = 7
+_AL_DIFF_HEAD = 8
+_AL_NORM_HEAD = 9
+_AL_RINGS = 10
+_AL_MEDIAN = 5
+
+
+@njit(cache=True, error_model="numpy")
+def _adaptive_laguerre_init(params):
+    return np.zeros(_AL_RINGS + int(params[0]) + _AL_MEDIAN)
+
+
+@njit(cache=True, error_model="numpy")
+def _adaptive_laguerre_update(state, params, bars, out):
+    size = int(params[0])
+    diffs = state[_AL_RINGS : _AL_RINGS + size]
+    norms = state[_AL_RINGS + size :]
+    ordered = np.empty(_AL_MEDIAN)
+    count, filt, alpha, seen = state[_AL_COUNT], state[_AL_FILTER], state[_AL_ALPHA], state[_AL_SEEN]
+    l0, l1, l2, l3 = state[_AL_STAGES], state[_AL_STAGES + 1], state[_AL_STAGES + 2], state[_AL_STAGES + 3]
+    diff_head, norm_head = int(state[_AL_DIFF_HEAD]), int(state[_AL_NORM_HEAD])
+    for row in range(bars.shape[0]):
+        price = (bars[row, 0] + bars[row, 1]) / 2.0
+        t = count
+        count += 1.0
+        out[row, 0] = np.nan
+        if t == 0.0:
+            l0 = l1 = l2 = l3 = filt = price
+            continue
+        diff = np.abs(price - filt)
+        diffs[diff_head] = diff
+        diff_head = diff_head + 1 if diff_head + 1 < size else 0
+        if t >= size:
+            highest, lowest = diffs[0], diffs[0]
+            for i in range(1, size):
+                highest = max(highest, diffs[i])
+                lowest = min(lowest, diffs[i])
+            spread = highest - lowest
+            norms[norm_head] = (diff - lowest) / spread if spread > 0.0 else 0.0
+            norm_head = norm_head + 1 if norm_head + 1 < _AL_MEDIAN else 0
+            seen += 1.0
+            if seen >= _AL_MEDIAN and spread > 0.0:
+                ordered[:] = norms
+                ordered.sort()
+                alpha = ordered[_AL_MEDIAN // 2]
+        keep = 1.0 - alpha
+        p0, p1, p2 = l0, l1, l2
+        l0 = alpha * price + keep * l0
+        l1 = -keep * l0 + p0 + keep * l1
+        l2 = -keep * l1 + p1 + keep * l2
+        l3 = -keep * l2 + p2 + keep * l3
+        filt = (l0 + 2.0 * l1 + 2.0 * l2 + l3) / 6.0
+        if seen >= _AL_MEDIAN:
+            out[row, 0] = filt
+    state[_AL_COUNT], state[_AL_FILTER], state[_AL_ALPHA], state[_AL_SEEN] = count, filt, alpha, seen
+    state[_AL_STAGES], state[_AL_STAGES + 1], state[_AL_STAGES + 2], state[_AL_STAGES + 3] = l0, l1, l2, l3
+    state[_AL_DIFF_HEAD], state[_AL_NORM_HEAD] = diff_head, norm_head
+
+
+register(
+    IndicatorInfo(
+        name="adaptive_laguerre",
+        description="Ehlers' adaptive Laguerre filter of the median price: its damping follows its own error.",
+        params=(period(20, "bars of filter error whose range normalises the current error"),),
+        inputs=("high", "low"),
+        outputs=("filter",),
+        talib=None,
+        definition=(
+            "John F. Ehlers, 'Time Warp - Without Space Travel' (2002) and Cybernetic Analysis for Stocks and "
+            "Futures (2004), the adaptive Laguerre filter. Price = (high + low)/2, Diff = |Price - Filt[1]|, HH "
+            "and LL the highest and lowest Diff of the last `period` bars, alpha = Median((Diff - LL)/(HH - LL), "
+            "5) when HH > LL (else alpha is kept), L0 = alpha*Price + (1 - alpha)*L0[1], Li = -(1 - alpha)*L(i-1) "
+            "+ L(i-1)[1] + (1 - alpha)*Li[1] for i = 1..3, Filt = (L0 + 2*L1 + 2*L2 + L3)/6. Seed: the stages and "
+            "Filt start at the first bar's price and alpha at 0 (the published code's initial value, which holds "
+            "the filter until alpha is known); an error is normalised once `period` errors exist, and the "
+            "output starts with the fifth."
+        ),
+    ),
+    init=_adaptive_laguerre_init,
+    update=_adaptive_laguerre_update,
+    lookback=lambda p: int(p["period"]) + 4,
+)

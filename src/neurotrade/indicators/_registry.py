@@ -44,11 +44,14 @@ FAMILIES = (
     "_directional",
     "_ehlers",
     "_hilbert",
+    "_lorentzian",
     "_momentum",
     "_oscillators",
     "_price",
     "_range",
     "_statistic",
+    "_strength",
+    "_swing",
     "_trend",
     "_volatility",
     "_volume",
@@ -252,7 +255,7 @@ def available() -> list[IndicatorInfo]:
     --------
     >>> from neurotrade.indicators import available
     >>> [info.name for info in available()][:3]
-    ['accbands', 'ad', 'adosc']
+    ['accbands', 'ad', 'adaptive_laguerre']
     """
     declared = declarations()
     return [declared[name][0] for name in sorted(declared)]
