@@ -85,3 +85,20 @@ def test_the_adaptive_laguerre_filter_lags_a_trend_less_than_an_sma() -> None:
     out = compute(bars, "adaptive_laguerre")["filter"].dropna()
     lag = ((bars["high"] + bars["low"]) / 2).loc[out.index] - out
     assert (lag.iloc[-50:] > 0).all() and (lag.iloc[-50:] < 9.5).all()  # a 20-bar SMA lags a unit ramp by 9.5
+
+
+def test_cipher_b_rsi_mfi_area_of_full_bodied_candles() -> None:
+    close = 100.0 + np.arange(100.0)
+    bars = pd.DataFrame({"open": close - 1.0, "high": close, "low": close - 1.0, "close": close})
+    out = compute(bars, "cipher_b").dropna()
+    assert (out["rsi_mfi"] == 150.0 - 2.5).all()
+    assert (out["sell"] == 0.0).all() and (out["buy"] == 0.0).all()
+
+
+def test_cipher_a_signals_the_ribbon_turning_up_once() -> None:
+    close = np.r_[np.linspace(150.0, 100.0, 80), np.linspace(100.0, 150.0, 80)]
+    bars = pd.DataFrame({"high": close + 0.5, "low": close - 0.5, "close": close})
+    out = compute(bars, "cipher_a").dropna()
+    assert out["long_ema"].sum() == 1.0 and out["short_ema"].sum() == 0.0
+    turn = out.index[out["long_ema"] == 1.0][0]
+    assert out.loc[turn, "ema11"] > out.loc[turn, "ema34"] and turn > 80

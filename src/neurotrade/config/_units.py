@@ -41,6 +41,7 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
     "mama": {"mama": PRICE, "fama": PRICE},
     "ht_trendline": {"trendline": PRICE},
     "adaptive_laguerre": {"filter": PRICE},
+    "cipher_a": {f"ema{n}": PRICE for n in (5, 11, 15, 18, 21, 24, 28, 34)},  # its waves and signals are scale-free
     "fib_retracement": {f"level_{r}": PRICE for r in ("236", "382", "500", "618", "786")},  # `direction` is +-1
     "alligator": {"jaw": PRICE, "teeth": PRICE, "lips": PRICE},
     "bbands": {"upper": PRICE, "middle": PRICE, "lower": PRICE},
@@ -78,9 +79,9 @@ OUTPUT_UNITS: dict[str, dict[str, str]] = {
 # Oscillators, ratios and percentages: the same value means the same thing at any price level.
 SCALE_FREE = frozenset(
     {
-        "adx", "adxr", "aroon", "aroonosc", "asi", "beta", "bop", "cci", "chaikin_volatility", "cmf", "cmo", "correl",
-        "damiani", "dv2", "dx", "fisher", "ht_dcperiod", "ht_dcphase", "ht_sine", "hurst", "ifisher_rsi", "kst",
-        "laguerre_rsi", "lorentzian_adx", "lorentzian_cci", "lorentzian_rsi", "lorentzian_wt", "mfi", "minus_di",
+        "adx", "adxr", "aroon", "aroonosc", "asi", "beta", "bop", "cci", "chaikin_volatility", "cipher_b", "cmf", "cmo",
+        "correl", "damiani", "dv2", "dx", "fisher", "ht_dcperiod", "ht_dcphase", "ht_sine", "hurst", "ifisher_rsi",
+        "kst", "laguerre_rsi", "lorentzian_adx", "lorentzian_cci", "lorentzian_rsi", "lorentzian_wt", "mfi", "minus_di",
         "natr", "pgo", "plus_di", "ppo", "qqe", "rmi", "roc", "rocp", "rocr", "rocr100", "rsi", "rsx", "stc", "stoch",
         "stochf", "stochrsi", "trix", "tsi", "ttf", "ultosc", "vortex", "wavetrend", "willr",
     }

@@ -40,6 +40,7 @@ __all__ = [
 FAMILIES = (
     "_averages",
     "_channels",
+    "_cipher",
     "_composite",
     "_directional",
     "_ehlers",

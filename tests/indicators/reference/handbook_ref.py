@@ -1,10 +1,10 @@
 """The handbook's indicators beyond TA-Lib, written plainly from their published definitions.
 
 RMI, DV2, PGO, TTF, the inverse Fisher RSI, ASH, Waddah Attar's explosion, Wilder's ASI, Fibonacci retracement
-levels, Ehlers' adaptive Laguerre filter and the Lorentzian classifier's normalised features. Per-bar formulas
-are pandas/NumPy; windowed sums are left-to-right loops over each window (as the kernels sum them, so the two
-agree operation for operation); recursions are plain loops with the seeds stated in each indicator's
-``definition``.
+levels, Ehlers' adaptive Laguerre filter, the Lorentzian classifier's normalised features and VuManChu's Ciphers.
+Per-bar formulas are pandas/NumPy; windowed sums are left-to-right loops over each window (as the kernels sum
+them, so the two agree operation for operation); recursions are plain loops with the seeds stated in each
+indicator's ``definition``.
 """
 
 from __future__ import annotations
@@ -331,6 +331,81 @@ def lorentzian_adx(bars: pd.DataFrame, p: dict) -> pd.DataFrame:
     return _frame(bars, adx=out)
 
 
+def _wavetrend(bars: pd.DataFrame, channel: int, average: int, ma: int) -> tuple[np.ndarray, np.ndarray]:
+    """LazyBear's WaveTrend of hlc3: wt1 = EMA of the channel index, wt2 = SMA(wt1, ma)."""
+    ap = ((bars["high"] + bars["low"] + bars["close"]) / 3).to_numpy()
+    esa = _ema(ap, channel)
+    d = _ema(np.abs(ap - esa), channel)
+    ci = np.full(len(ap), np.nan)
+    ready = ~np.isnan(d)
+    flat = d[ready] <= 1e-12 * np.abs(esa[ready])
+    ci[ready] = np.where(flat, 0.0, (ap[ready] - esa[ready]) / (0.015 * np.where(flat, 1.0, d[ready])))
+    wt1 = _ema(ci, average)
+    wt2 = np.full(len(ap), np.nan)
+    for t in range(ma - 1, len(ap)):
+        window = wt1[t - ma + 1 : t + 1]
+        if not np.isnan(window).any():
+            wt2[t] = _sum(window) / ma
+    return wt1, wt2
+
+
+def _shift(x: np.ndarray) -> np.ndarray:
+    return np.r_[np.nan, x[:-1]]
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pine's cross(a, b): from either side on this bar."""
+    pa, pb = _shift(a), _shift(b)
+    return ((a > b) & (pa <= pb)) | ((a < b) & (pa >= pb))
+
+
+def _signal(fired: np.ndarray, ready: np.ndarray) -> np.ndarray:
+    return np.where(ready, fired.astype(float), np.nan)
+
+
+def cipher_b(bars: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """VuManChu Cipher B (2020): WaveTrend waves, their difference, the RSI+MFI area, buy and sell dots."""
+    wt1, wt2 = _wavetrend(bars, p["channel"], p["average"], p["ma"])
+    body, span = (bars["close"] - bars["open"]).to_numpy(), (bars["high"] - bars["low"]).to_numpy()
+    ratio = np.where(span > 0, body / np.where(span > 0, span, 1.0) * p["mfi_mult"], 0.0)
+    n = p["mfi_period"]
+    rsi_mfi = np.full(len(ratio), np.nan)
+    for t in range(n - 1, len(ratio)):
+        rsi_mfi[t] = _sum(ratio[t - n + 1 : t + 1]) / n - 2.5
+    ready = ~np.isnan(_shift(wt2)) & ~np.isnan(rsi_mfi)
+    cross = _cross(wt1, wt2)
+    return _frame(
+        bars,
+        wt1=np.where(ready, wt1, np.nan),
+        wt2=wt2,
+        vwap=wt1 - wt2,
+        rsi_mfi=rsi_mfi,
+        buy=_signal(cross & (wt2 - wt1 <= 0) & (wt2 <= -53), ready),
+        sell=_signal(cross & (wt2 - wt1 >= 0) & (wt2 >= 53), ready),
+    )
+
+
+def cipher_a(bars: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """VuManChu Cipher A (2020): the EMA ribbon, WaveTrend waves, EMA crossovers and WaveTrend diamonds."""
+    close = bars["close"].to_numpy()
+    lengths = (5, 11, 15, 18, 21, 24, 28, 34)
+    emas = {f"ema{n}": _ema(close, n) for n in lengths}
+    wt1, wt2 = _wavetrend(bars, p["channel"], p["average"], p["ma"])
+    ready = ~np.isnan(_shift(wt2)) & ~np.isnan(_shift(emas["ema34"]))
+    e2, e8 = emas["ema11"], emas["ema34"]
+    cross = _cross(wt1, wt2)
+    return _frame(
+        bars,
+        **{name: np.where(ready, values, np.nan) for name, values in emas.items()},
+        wt1=wt1,
+        wt2=wt2,
+        long_ema=_signal((e2 > e8) & (_shift(e2) <= _shift(e8)), ready),
+        short_ema=_signal((e8 > e2) & (_shift(e8) <= _shift(e2)), ready),
+        red_diamond=_signal(cross & (wt2 - wt1 >= 0), ready),
+        green_diamond=_signal(cross & (wt2 - wt1 <= 0), ready),
+    )
+
+
 REFERENCES = {
     "rmi": rmi,
     "dv2": dv2,
@@ -346,4 +421,6 @@ REFERENCES = {
     "lorentzian_cci": lorentzian_cci,
     "lorentzian_wt": lorentzian_wt,
     "lorentzian_adx": lorentzian_adx,
+    "cipher_a": cipher_a,
+    "cipher_b": cipher_b,
 }
