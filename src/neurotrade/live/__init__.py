@@ -3,9 +3,12 @@
 from neurotrade.live._bars import BarGate, FeedBar, Rejection
 from neurotrade.live._broker import BarEvents, Broker, Fill, Order, TargetOrder, Trade
 from neurotrade.live._feed import Feed, FeedItem
+from neurotrade.live._files import write_session_folder
 from neurotrade.live._follow_feed import FollowFeed
+from neurotrade.live._open_feed import open_feed
 from neurotrade.live._paper_broker import PaperBroker
 from neurotrade.live._replay_feed import ReplayFeed
+from neurotrade.live._session import PaperSession, PaperStep, PaperSummary
 from neurotrade.live._ws_feed import WebSocketFeed
 
 __all__ = [
@@ -19,9 +22,14 @@ __all__ = [
     "FollowFeed",
     "Order",
     "PaperBroker",
+    "PaperSession",
+    "PaperStep",
+    "PaperSummary",
     "Rejection",
     "ReplayFeed",
     "TargetOrder",
     "Trade",
     "WebSocketFeed",
+    "open_feed",
+    "write_session_folder",
 ]

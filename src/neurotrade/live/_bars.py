@@ -148,8 +148,8 @@ class BarGate:
             return Rejection(bar.symbol, bar.time, f"{what}: {bar.symbol} already has a bar {preposition} {last}", text)
         if self.floor is not None and bar.time < self.floor:
             return Rejection(
-                bar.symbol, bar.time, f"late: the universe has moved on to {self.floor}; a bar of {bar.time} "
-                "cannot be traded any more", text
+                bar.symbol, bar.time, f"late: the universe has already stepped past {bar.time} (it decides time by "
+                "time); the bar cannot be traded any more", text
             )  # fmt: skip
         self.last[bar.symbol] = bar.time
         return bar

@@ -62,6 +62,9 @@ class PaperBroker(Broker):
     ) -> None:
         self.symbols = list(symbols)
         self.universe = fraction is not None
+        self._config = {"symbols": self.symbols, "costs": [costs.commission_pct, costs.commission_fixed,
+                        costs.slippage_pct], "initial_cash": float(initial_cash), "fraction": fraction,
+                        "stops": dict(stops)}  # fmt: skip
         self.account: SymbolAccount | PortfolioAccount
         if self.universe:
             if stops and any(v is not None for v in stops.values()):
@@ -100,6 +103,17 @@ class PaperBroker(Broker):
             trailing_stop_pct=bt.trailing_stop_pct,
             atr_stop_multiple=bt.atr_stop.multiple if bt.atr_stop is not None else None,
         )
+
+    def config(self) -> dict[str, Any]:
+        """What the broker was built with, as JSON-able values (:meth:`from_config` builds it again)."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PaperBroker:
+        """A broker built as :meth:`config` says, flat (:meth:`restore` its state next)."""
+        commission_pct, commission_fixed, slippage_pct = config["costs"]
+        return cls(list(config["symbols"]), CostModel(commission_pct, commission_fixed, slippage_pct),
+                   config["initial_cash"], fraction=config["fraction"], **config["stops"])  # fmt: skip
 
     # --- the Broker interface --------------------------------------------------------------------------------------
 
