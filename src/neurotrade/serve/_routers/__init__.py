@@ -1,0 +1,1 @@
+"""One router per resource; every one but health depends on the API key."""
