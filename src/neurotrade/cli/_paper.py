@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -72,6 +73,12 @@ def paper_command(
     """
     first, last = parse_date("--from", start), parse_date("--to", end)
     path = resolve_strategy(strategy)
+    if ctx.find_root().params.get("threads") is None and not os.environ.get("NEUROTRADE_THREADS"):
+        # Deciding one bar at a time is a product of one row (a universe: a few): one thread does it fastest, and
+        # a pool of them spinning up per bar costs ten times more on a busy machine. --threads says otherwise.
+        from neurotrade._threads import configure_threads
+
+        configure_threads(1)
     from neurotrade.config import load_strategy
     from neurotrade.live import PaperSession, open_feed
 

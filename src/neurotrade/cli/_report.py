@@ -18,7 +18,8 @@ def report_command(
     run_dir: Annotated[
         Path,
         typer.Argument(
-            help="Run folder, e.g. workspace/runs/default/1d_v1, or <strategy>/<tf>_vN under the workspace's runs.",
+            help="Run folder, e.g. workspace/runs/default/1d_v1, or <strategy>/<tf>_vN under the workspace's runs; "
+            "or a paper session's folder, e.g. workspace/paper/default.",
             show_default=False,
         ),
     ],
@@ -34,5 +35,9 @@ def report_command(
     # A name under the workspace's runs also finds near misses there ("did you mean ...").
     if not run_dir.is_dir() and not run_dir.is_absolute() and (runs / run_dir).parent.is_dir():
         run_dir = runs / run_dir
+    if (run_dir / "state.sqlite").is_file():  # a paper session: its files are views of its database, refreshed
+        from neurotrade.live import write_session_folder
+
+        write_session_folder(run_dir)
     path = write_report(run_dir, bundle_dir=bundle)
     console.print(escape(str(path)), highlight=False, soft_wrap=True)

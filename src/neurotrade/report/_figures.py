@@ -21,6 +21,7 @@ COLOURS = {
     "buy_and_hold": "#7f7f7f",
     "logistic": "#2ca02c",
     "lorentzian_knn": "#9467bd",
+    "backtest": "#d62728",  # a paper session's backtest of the same bars
 }
 MAX_ATTENTION_MAPS = 8
 MAX_IMPORTANCE_BARS = 30

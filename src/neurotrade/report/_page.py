@@ -124,6 +124,9 @@ def write_report(run_dir: Path, *, bundle_dir: Path | None = None) -> Path:
 
 
 def _name(data: RunData) -> str:
+    paper = data.metrics.get("paper")
+    if paper:
+        return f"{(data.spec or {}).get('name', data.run_dir.name)} (paper session {paper.get('session', '?')})"
     if data.spec and data.spec.get("name"):
         return f"{data.spec['name']} ({data.run_dir.name})"
     return f"{data.run_dir.parent.name} ({data.run_dir.name})"
@@ -132,7 +135,12 @@ def _name(data: RunData) -> str:
 def _meta(data: RunData) -> str:
     window = data.metrics.get("aggregate", {}).get("window", {})
     parts = []
-    if window:
+    paper = data.metrics.get("paper")
+    if paper:
+        parts.append(
+            f"paper traded {window.get('first', '?')[:10]} to {window.get('last', '?')[:10]} on {paper['feed']}"
+        )
+    elif window:
         parts.append(f"out of sample {window.get('first', '?')[:10]} to {window.get('last', '?')[:10]}")
     if data.universe:
         symbols = data.metrics.get("aggregate", {}).get("universe", {}).get("symbols") or data.metrics["symbols"]
@@ -160,11 +168,12 @@ def _single_head(data: RunData) -> tuple[list[Section], list[str]]:
     sections: list[Section] = []
     skipped: list[str] = []
 
-    summary = _summary_table(aggregate)
+    summary = _summary_table(aggregate, names={"strategy": "paper"} if data.metrics.get("paper") else None)
     cpcv = aggregate.get("cpcv")
     if summary:
         # With CPCV the strategy column is one path of many: say so before anyone reads it as the result.
         headline = [f"<p class='note'>{html.escape(cpcv_headline(cpcv))}</p>"] if cpcv else []
+        headline += paper_notes(data.metrics.get("paper"))
         sections.append(("Summary", [*headline, summary, *_deflated_note(aggregate.get("strategy", {}))]))
     else:
         skipped.append("summary: metrics.json has no aggregate strategy metrics")
@@ -205,6 +214,7 @@ def _universe_head(data: RunData) -> tuple[list[Section], list[str]]:
     skipped: list[str] = []
 
     portfolio: list[Any] = [
+        *paper_notes(data.metrics.get("paper")),
         *universe.warnings_note(aggregate.get("warnings", [])),
         universe.settings_text(aggregate.get("universe", {}), data.spec),
     ]
@@ -300,6 +310,8 @@ def _summary_table(aggregate: Mapping[str, Any], *, names: Mapping[str, str] | N
     if aggregate.get("strategy"):
         name = "primary + meta" if primary else "strategy"
         columns.append((name, aggregate["strategy"], aggregate.get("classification", {})))
+    if aggregate.get("backtest"):  # a paper session, beside the backtest of the same bars
+        columns.append(("backtest, same bars", aggregate["backtest"], {}))
     if primary:
         columns.append(("primary alone", primary, {}))
     if aggregate.get("buy_and_hold"):
@@ -323,6 +335,45 @@ def _summary_table(aggregate: Mapping[str, Any], *, names: Mapping[str, str] | N
             )
     rename = names or {}
     return table(["metric", *[rename.get(name, name) for name, _, _ in columns]], rows)
+
+
+def paper_notes(paper: Mapping[str, Any] | None) -> list[str]:
+    """A paper session in words: its feed and bars, the bars it rejected, model switches, and whether it traded
+    exactly what the backtest of the same bars trades (HTML; nothing for a run).
+
+    Examples
+    --------
+    >>> paper_notes({"session": "s", "feed": "replay", "steps": 500, "bars": 500, "rejected": 2,
+    ...              "parity": {"matches": True, "trades": 30}})[1]
+    '<p>The paper trades are exactly the 30 trades of the backtest of the same bars.</p>'
+    """
+    if not paper:
+        return []
+    text = (
+        f"Paper session <b>{html.escape(str(paper.get('session')))}</b> on {html.escape(str(paper.get('feed')))}: "
+        f"{paper.get('bars')} bars in {paper.get('steps')} steps, {paper.get('rejected', 0)} rejected (never "
+        "traded; listed in rejected.parquet). Positions still open are closed at the last close here, as a backtest "
+        "closes them at the end of its data."
+    )
+    notes = [f"<p>{text}</p>"]
+    parity = paper.get("parity")
+    if parity and parity.get("matches"):
+        notes.append(
+            f"<p>The paper trades are exactly the {parity['trades']} trades of the backtest of the same bars.</p>"
+        )
+    elif parity:
+        notes.append(
+            "<p class='note'>The paper trades differ from the backtest of the same bars: "
+            f"{html.escape(str(parity.get('difference')))}. {html.escape(str(parity.get('note') or ''))}</p>"
+        )
+    elif paper.get("backtest"):
+        notes.append(f"<p>Backtest of the same bars {html.escape(str(paper['backtest']))}.</p>")
+    for switch in paper.get("switches") or []:
+        notes.append(
+            f"<p>From {html.escape(str(switch['time']))} the model is {html.escape(str(switch['bundle']))} "
+            f"({html.escape(str(switch.get('note') or 'switched'))}).</p>"
+        )
+    return notes
 
 
 def _deflated_note(strategy: Mapping[str, Any]) -> list[str]:

@@ -83,7 +83,8 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
         ``runs/<strategy>/<tf>_vN`` in a workspace: ``metrics.json`` and ``equity.parquet`` are required;
         ``trades.parquet``, ``decisions.parquet``, ``calibration.json``, ``importance.json``, ``attention.json``
         (or ``attention.npz``), ``latent.parquet``, ``paths.parquet`` (CPCV), ``forecasts.parquet`` and (a
-        universe run) ``exposure.parquet`` are read when present.
+        universe run) ``exposure.parquet`` are read when present. A paper session's folder
+        (``HOME/paper/SESSION``) has the same files, and its own ``bars.parquet`` for the price chart.
     bundle_dir
         The model bundle whose ``training.json`` and ``spec.json`` to use. Default: ``bundle_path`` in
         ``metrics.json``, when that folder exists.
@@ -142,11 +143,25 @@ def read_run(run_dir: str | Path, *, bundle_dir: str | Path | None = None) -> Ru
             data.training = _json(bundle_dir / "training.json")
         if (bundle_dir / "spec.json").is_file():
             data.spec = _json(bundle_dir / "spec.json")
-    if data.universe:
+    if (run_dir / "bars.parquet").is_file():  # a paper session's folder holds the bars it traded
+        _own_bars(data, _parquet(run_dir / "bars.parquet"))
+    elif data.universe:
         data.symbol_bars, data.bars_note = _universe_bars(data)
     else:
         data.bars, data.bars_note = _bars(data)
     return data
+
+
+def _own_bars(data: RunData, bars: pd.DataFrame) -> None:
+    """The price chart's bars from the folder's own ``bars.parquet`` (``symbol`` column), over the equity's window."""
+    window = data.equity.index
+    inside = bars.loc[(bars.index >= window[0]) & (bars.index <= window[-1])]
+    if data.universe:
+        data.symbol_bars = {str(s): f.drop(columns="symbol") for s, f in inside.groupby("symbol", sort=False)}
+    elif len(inside):
+        data.bars = inside.drop(columns="symbol", errors="ignore")
+    if not len(inside):
+        data.bars_note = "the folder's bars.parquet does not cover its equity's window"
 
 
 def _check_folder(run_dir: Path) -> None:

@@ -28,6 +28,7 @@ PORTFOLIO_NAMES = {
     "buy_and_hold": "equal-weight buy and hold",
     "logistic": "logistic baseline",
     "lorentzian_knn": "lorentzian knn baseline",
+    "backtest": "backtest of the same bars",
 }
 # The summary table's column names (``_summary_table``'s defaults) as the universe's portfolio calls them.
 SUMMARY_NAMES = {"strategy": "portfolio", "buy and hold": "equal-weight buy and hold"}
