@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -74,6 +75,7 @@ def ray_session(address: str | None = None, *, cpus: int | None = None, gpus: in
         }
         try:
             if address is not None:
+                _answers(address)
                 ray.init(address=address, **options)
             else:
                 ray.init(num_cpus=cpus, num_gpus=gpus, **options)
@@ -89,3 +91,30 @@ def ray_session(address: str | None = None, *, cpus: int | None = None, gpus: in
     finally:
         if started:
             ray.shutdown()
+
+
+def _answers(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing listens: Ray itself would retry for minutes.
+
+    Examples
+    --------
+    >>> _answers("auto")
+    >>> _answers("127.0.0.1:1")
+    Traceback (most recent call last):
+    ...
+    neurotrade.errors.ConfigError: could not join the Ray cluster at 127.0.0.1:1: nothing answers there ([Errno 111] Connection refused); check the address (ray status on a cluster node prints it) or leave --address out for a local Ray
+    """  # noqa: E501
+    target = address.removeprefix("ray://")
+    if target == "auto":
+        return
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"the Ray address {address!r} is not auto, HOST:PORT or ray://HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"could not join the Ray cluster at {address}: nothing answers there ({error}); check the address "
+            "(ray status on a cluster node prints it) or leave --address out for a local Ray"
+        ) from error
