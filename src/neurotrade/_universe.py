@@ -781,9 +781,12 @@ def run_universe(
     tally: Any,
     resume: bool,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> Any:
     """``neurotrade.run`` for a universe: the stages above, then the bundle and the run folder."""
     from neurotrade import pipeline
+    from neurotrade._parallel import train_folds
     from neurotrade._resume import claim_checkpoints, run_identity
     from neurotrade.report import write_report
     from neurotrade.store import save_bundle
@@ -820,9 +823,27 @@ def run_universe(
             home, universe_dataset_key(u), spec_json, spec.name, stated=bt.trials, instrument=instrument
         )
         runs = []
+        trained = None
+        if workers > 1:  # every (seed, fold) on Ray at once; the loop below then only takes them in order
+            trained = train_folds(
+                train_pooled_fold,
+                fold_splits,
+                seeds,
+                shared={"u": u, "spec": spec},
+                common={"resume": claimed.resumed, "identity": identity, "per_year": per_year},
+                checkpoints=claimed.path,
+                workers=workers,
+                address=address,
+                tally=tally,
+                per_job=networks * spec.training.epochs,
+                on_fold=None if on_fold is None else lambda k, fold: on_fold(k, pooled_fold_summary(fold, per_year)),
+            )
         for seed in seeds:
             folds: list[PooledFold] = []
             for k, split in enumerate(fold_splits):
+                if trained is not None:
+                    folds.append(trained[seed, k])
+                    continue
                 say(
                     ProgressEvent(
                         "train",

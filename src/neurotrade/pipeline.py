@@ -36,6 +36,7 @@ from neurotrade._folds import (
     train_fold,
     write_run_folder,
 )
+from neurotrade._parallel import check_workers, thread_invariant_products, train_folds
 from neurotrade._resume import claim_checkpoints, run_identity
 from neurotrade._stages import (
     check_primary_sides,
@@ -110,6 +111,8 @@ def run(
     resume: bool = False,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
     track: str | bool | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> RunResult:
     """Evaluate a strategy out of sample (walk-forward by default), and save the bundle and the run folder.
 
@@ -140,6 +143,12 @@ def run(
         ``tracking.mlflow`` URI or else the workspace's store (``mlflow.db``), ``False`` for no tracking whatever
         the spec says; ``None`` (default) does what the spec's ``tracking:`` section says. A failure to log is a
         warning: the run is saved either way, and ``tracked`` says whether it was logged.
+    workers
+        How many (seed, fold) trainings run at once. 1 (default): one after another, in this process. N > 1: as
+        Ray tasks (``pip install 'neurotrade[tune]'``) with ``cores // N`` threads each; the results equal the
+        sequential run's bit for bit on the CPU (:mod:`neurotrade._parallel`).
+    address
+        The Ray cluster the tasks run on with ``workers`` > 1 (``auto``, ``HOST:PORT``); default: a local Ray.
 
     Examples
     --------
@@ -157,6 +166,7 @@ def run(
     >>> result.bundle.name, len(result.metrics["folds"])
     ('doc_demo/1d_v1', 2)
     """
+    check_workers(workers, address)
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     home_dir = resolve_home(home)
     from neurotrade import tracking  # MLflow itself only when tracking is on
@@ -165,7 +175,7 @@ def run(
     if tracked_in is not None:
         tracking.require_mlflow()  # a missing extra is said before the run, not after it
     with _progress_display(progress) as shown:
-        result = _run(spec, home_dir, shown, resume, on_fold)
+        result = _run(spec, home_dir, shown, resume, on_fold, workers, address)
     return result if tracked_in is None else tracking.track_result(result, tracked_in, home_dir)
 
 
@@ -175,13 +185,16 @@ def _run(
     shown: ProgressCallback,
     resume: bool,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> RunResult:
     tally = _Tally(shown)
     say = tally.say
+    thread_invariant_products()  # here as in every Ray task, so that workers=N trains exactly as workers=1
     if spec.data.is_universe:
         from neurotrade._universe import run_universe
 
-        return run_universe(spec, home_dir, tally, resume, on_fold)
+        return run_universe(spec, home_dir, tally, resume, on_fold, workers, address)
 
     say(ProgressEvent("data", f"loading {spec.data.instrument} bars ({spec.data.source}, {spec.data.timeframe})"))
     repairs: list[str] = []
@@ -224,9 +237,27 @@ def _run(
         )
         runs: list[tuple[list[Fold], dict[str, Any]]] = []
         outcomes = []
+        trained = None
+        if workers > 1:  # every (seed, fold) on Ray at once; the loop below then only takes them in order
+            trained = train_folds(
+                train_fold,
+                fold_splits,
+                seeds,
+                shared={"bars": bars, "frame": features.frame, "table": table, "spec": spec, "context": context},
+                common={"resume": claimed.resumed, "identity": identity, "per_year": per_year},
+                checkpoints=claimed.path,
+                workers=workers,
+                address=address,
+                tally=tally,
+                per_job=networks * spec.training.epochs,
+                on_fold=None if on_fold is None else lambda k, fold: on_fold(k, fold_summary(fold, per_year)),
+            )
         for seed in seeds:
             folds: list[Fold] = []
             for k, split in enumerate(fold_splits):
+                if trained is not None:
+                    folds.append(trained[seed, k])
+                    continue
                 say(
                     ProgressEvent(
                         "train",

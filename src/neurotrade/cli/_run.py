@@ -96,6 +96,25 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Train N (seed, fold) pairs at once as Ray tasks, cores / N threads each (needs pip install "
+            "'neurotrade\\[tune]'); the results equal the sequential run's bit for bit on the CPU. Default: 1, one "
+            "after another without Ray.",
+        ),
+    ] = 1,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            metavar="ADDR",
+            help="Run the --workers tasks on this Ray cluster (auto, or HOST:PORT of its head). Default: a local Ray.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the strategy out of sample (walk-forward by default), beside buy-and-hold and two baselines,
     and save the last fold's model as a versioned bundle."""
@@ -135,7 +154,15 @@ def run_command(
                 detail=f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  best {e.best_val_loss:.4f}",
             )
 
-        result = run(spec, home=home, progress=show, resume=resume, track=track_uri or track)
+        result = run(
+            spec,
+            home=home,
+            progress=show,
+            resume=resume,
+            track=track_uri or track,
+            workers=workers,
+            address=address,
+        )
     render_summary(result)
     render_tracking(result, track_uri or track, home)
 

@@ -1,0 +1,194 @@
+"""Issue 12, item 4: ``run --workers N`` trains the (seed, fold) pairs as Ray tasks and gives the sequential run's
+results bit for bit on the CPU (metrics.json, every parquet of the run folder, the bundle's weights)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from neurotrade._parallel import Job, thread_invariant_products, train_in_parallel
+from neurotrade._threads import available_cores
+from neurotrade.cli import main
+from neurotrade.config import parse_strategy
+from neurotrade.errors import ConfigError, ModelError, NeurotradeError
+from neurotrade.pipeline import ProgressEvent, RunResult, run
+
+ONE_SYMBOL = """\
+name: workers_one
+data: {source: synthetic, bars: 900}
+indicators: {rsi_14: {}, sma_20: {}}
+nn_inputs: {indicators: [rsi_14], context: {price_over_ma: [20]}}
+split: {folds: 2}
+training: {epochs: 3, seeds: [1, 2]}
+"""
+
+UNIVERSE = """\
+name: workers_universe
+data: {source: synthetic, bars: 900, symbols: 3}
+indicators: {rsi_14: {}}
+nn_inputs: {indicators: [rsi_14]}
+split: {folds: 2}
+training: {epochs: 3, seeds: [1, 2]}
+"""
+
+
+def call(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return int(info.value.code or 0), capsys.readouterr().err
+
+
+# These run before the module's Ray starts: a Ray already running in this process is used whatever the address.
+
+
+def test_zero_workers_and_an_address_without_workers_are_refused(tmp_path: Path, capsys) -> None:
+    spec = parse_strategy(ONE_SYMBOL)
+    with pytest.raises(ConfigError, match=r"workers must be a whole number >= 1, got 0: 1 trains the folds one"):
+        run(spec, home=tmp_path, progress=False, workers=0)
+    with pytest.raises(ConfigError, match=r"address 'auto' is where Ray workers train, but workers is 1"):
+        run(spec, home=tmp_path, progress=False, address="auto")
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text(ONE_SYMBOL)
+    code, err = call(["--home", str(tmp_path), "run", str(strategy), "--workers", "0"], capsys)
+    assert code == 2 and "workers must be a whole number >= 1, got 0" in err and "Traceback" not in err
+
+
+def test_a_bad_address_fails_at_once_with_what_to_check(tmp_path: Path, capsys) -> None:
+    strategy = tmp_path / "s.yaml"
+    strategy.write_text(ONE_SYMBOL)
+    args = ["--home", str(tmp_path), "run", str(strategy), "--workers", "2", "--address", "127.0.0.1:1"]
+    code, err = call(args, capsys)  # Ray alone would retry for minutes
+    assert code == 2 and "could not join the Ray cluster at 127.0.0.1:1: nothing answers there" in err
+    assert "leave --address out for a local Ray" in err
+
+
+def test_a_missing_ray_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if it were not installed
+    with pytest.raises(NeurotradeError, match=r"pip install 'neurotrade\[tune\]'"):
+        run(parse_strategy(ONE_SYMBOL), home=tmp_path, progress=False, workers=2)
+
+
+def test_matrix_products_do_not_depend_on_the_thread_count() -> None:
+    """Why a task on 1 thread equals a run on every core: with MKL's products cut by rows only, every layer's
+    outputs and gradients are the same on any thread count (by default the shapes below differ in the last bit)."""
+    assert thread_invariant_products()
+    before = torch.get_num_threads()
+    g = torch.Generator().manual_seed(0)
+    try:
+        for dtype in (torch.float32, torch.float64):
+            for rows, (n_in, n_out) in itertools.product((5, 7, 100, 261, 783), ((1, 64), (64, 32), (128, 128))):
+                layer = torch.nn.Linear(n_in, n_out).to(dtype)
+                x = torch.randn(rows, n_in, generator=g, dtype=dtype, requires_grad=True)
+                seen = []
+                for threads in (1, 2, 3, 4):
+                    torch.set_num_threads(threads)
+                    layer.zero_grad()
+                    x.grad = None
+                    y = layer(x)
+                    y.pow(2).sum().backward()
+                    seen.append([y.detach().clone(), layer.weight.grad.clone(), x.grad.clone()])
+                for other in seen[1:]:
+                    assert all(torch.equal(a, b) for a, b in zip(seen[0], other, strict=True)), (dtype, rows, n_in)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[Any]:
+    """A local Ray with 2 CPUs for the whole module, shut down after it."""
+    from neurotrade.cluster import ray_session
+
+    with ray_session(cpus=2) as ray:
+        yield ray
+
+
+def on_every_core(spec_text: str, home: Path, **options: Any) -> RunResult:
+    """The sequential run as a user gets it: torch on every core (the test session runs on one thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(available_cores())
+    try:
+        return run(parse_strategy(spec_text), home=home, progress=False, **options)
+    finally:
+        torch.set_num_threads(before)
+
+
+def assert_identical(one: RunResult, other: RunResult) -> None:
+    """metrics.json equal except where each run's bundle lies; every parquet file and the weights equal byte for
+    byte. (No timing lands in metrics.json: training times stay out of its history.)"""
+    a, b = (json.loads((r.run_dir / "metrics.json").read_text()) for r in (one, other))
+    assert a.pop("bundle_path") == str(one.bundle.path) and b.pop("bundle_path") == str(other.bundle.path)
+    assert a == b
+    parquets = sorted(p.name for p in one.run_dir.glob("*.parquet"))
+    assert "trades.parquet" in parquets and parquets == sorted(p.name for p in other.run_dir.glob("*.parquet"))
+    for name in parquets:
+        assert (one.run_dir / name).read_bytes() == (other.run_dir / name).read_bytes(), name
+    weights = "weights.safetensors"
+    assert (one.bundle.path / weights).read_bytes() == (other.bundle.path / weights).read_bytes()
+
+
+def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
+    seen: dict[str, list[tuple[int, dict[str, Any]]]] = {"sequential": [], "parallel": []}
+    events: list[ProgressEvent] = []
+    sequential = on_every_core(
+        ONE_SYMBOL, tmp_path / "a", on_fold=lambda k, summary: seen["sequential"].append((k, summary))
+    )
+    parallel = run(
+        parse_strategy(ONE_SYMBOL),
+        home=tmp_path / "b",
+        progress=events.append,
+        workers=2,
+        on_fold=lambda k, summary: seen["parallel"].append((k, summary)),
+    )
+    assert_identical(sequential, parallel)
+    # on_fold: the first seed's folds, in fold order, with the same summaries.
+    assert [k for k, _ in seen["parallel"]] == [1, 2] and seen["parallel"] == seen["sequential"]
+    # The count advances as the tasks train and finish, and ends full: an ETA stays meaningful.
+    counted = [e.done for e in events if e.done is not None]
+    assert counted == sorted(counted) and counted[-1] == events[-1].total == 2 * 2 * 3
+    finished = [e.done for e in events if "trained (" in e.message]  # the epochs of those still training count too
+    assert len(finished) == 4 and all(done >= 3 * n for n, done in enumerate(finished, 1)) and finished[-1] == 12
+    assert "2 at once with 1 CPU(s) each" in next(e.message for e in events if "on Ray" in e.message)
+
+
+def test_a_universe_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
+    sequential = on_every_core(UNIVERSE, tmp_path / "a")
+    parallel = run(parse_strategy(UNIVERSE), home=tmp_path / "b", progress=False, workers=2)
+    assert_identical(sequential, parallel)
+
+
+def test_more_workers_than_cpus_warns_once_and_on_fold_can_stop_the_run(ray_local, tmp_path: Path, caplog) -> None:
+    spec = parse_strategy(ONE_SYMBOL.replace("seeds: [1, 2]", "seeds: [1]").replace("epochs: 3", "epochs: 2"))
+
+    def stop(k: int, summary: dict[str, Any]) -> None:
+        raise RuntimeError(f"pruned after fold {k}")  # what a search's pruner does to a trial
+
+    with (
+        caplog.at_level(logging.WARNING, logger="neurotrade"),
+        pytest.raises(RuntimeError, match="pruned after fold 1"),
+    ):
+        run(spec, home=tmp_path, progress=False, workers=3, on_fold=stop)
+    warned = [r.getMessage() for r in caplog.records if "more trainings at once" in r.getMessage()]
+    assert warned == [
+        "workers=3 asks for more trainings at once than the 2 CPU(s) Ray has: each gets 1 CPU and Ray runs 2 at a "
+        "time while the others wait (oversubscribing the cores would only slow every training); use --workers 2"
+    ]
+    assert list((tmp_path / "checkpoints" / spec.name).iterdir()), "checkpoints are kept for --resume"
+
+
+def test_an_error_in_a_task_is_raised_as_itself(ray_local) -> None:
+    """A user error met while training (a ModelError, a SplitError) reads as in the sequential run: same type,
+    same message, not wrapped in Ray's."""
+    tally = SimpleNamespace(done=0, total=1, say=lambda event: None)
+    fails = lambda **kwargs: (_ for _ in ()).throw(ModelError("the training loss became nan at epoch 3"))  # noqa: E731
+    with pytest.raises(ModelError) as raised:
+        train_in_parallel(fails, [Job(1, 0)], shared={}, workers=2, address=None, tally=tally, per_job=1, folds=1)
+    assert type(raised.value) is ModelError and str(raised.value) == "the training loss became nan at epoch 3"
