@@ -14,7 +14,14 @@ from starlette.routing import Route
 from neurotrade.serve import Database, ServeSettings, create_app, revoke_key
 
 # A value for each path parameter that would reach real data if the key were accepted.
-PATH_VALUES = {"job_id": "1", "strategy": "tiny", "version": "1d_v1", "run": "1d_v1", "session": "s1"}
+PATH_VALUES = {
+    "job_id": "1",
+    "strategy": "tiny",
+    "version": "1d_v1",
+    "run": "1d_v1",
+    "session": "s1",
+    "stream_id": "0123456789abcdef",
+}
 OPEN = {"/health"}
 
 
@@ -83,7 +90,7 @@ def test_every_route_but_health_refuses_a_missing_wrong_or_revoked_key(served) -
             if method == "GET" and path not in OPEN:
                 response = http.get(path, headers={"X-API-Key": key})
                 assert response.status_code != 401, (path, response.text)
-    assert checked >= 6 * 19
+    assert checked >= 6 * 23
 
 
 def test_missing_key_message_says_how_to_send_one(client: httpx.Client) -> None:

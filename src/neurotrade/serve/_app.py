@@ -19,8 +19,9 @@ from neurotrade.serve._engines import EngineCache
 from neurotrade.serve._errors import install_error_handlers
 from neurotrade.serve._jobs import JobStore, Supervisor
 from neurotrade.serve._limits import BodyLimit
-from neurotrade.serve._routers import health, jobs, models, paper, predict, runs, strategies
+from neurotrade.serve._routers import health, jobs, models, paper, predict, runs, strategies, streams
 from neurotrade.serve._settings import ServeSettings
+from neurotrade.serve._streams import StreamStore
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app(settings: ServeSettings | None = None, *, run_jobs: bool = True) 
     app.state.supervisor = supervisor
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, strategies, jobs, models, runs, predict, paper):
+    app.state.streams = StreamStore(settings, app.state.engines)
+    for module in (health, strategies, jobs, models, runs, predict, streams, paper):
         app.include_router(module.router)
     return app

@@ -273,12 +273,7 @@ class PredictRequest(BaseModel):
 
     @model_validator(mode="after")
     def _increasing(self) -> PredictRequest:
-        for i in range(1, len(self.bars)):
-            if self.bars[i].time <= self.bars[i - 1].time:
-                raise ValueError(
-                    f"bars must be in strictly increasing time: bar {i} ({self.bars[i].time.isoformat()}) is not "
-                    f"after bar {i - 1} ({self.bars[i - 1].time.isoformat()})"
-                )
+        _check_increasing(self.bars)
         return self
 
 
@@ -307,6 +302,59 @@ class PredictResponse(BaseModel):
     held: int | None = None
     exit_reason: str | None = None
     features: dict[str, float | None] = Field(description="The feature row (null while warming up).")
+
+
+# One append is a bar or a few (a client that was offline catches up); a longer history opens a new stream.
+MAX_APPEND = 1000
+_POSITION = Field(
+    None, ge=-1, le=1, description="The position held before the last bar (-1, 0 or 1), if not what was decided."
+)
+
+
+class StreamCreate(BaseModel):
+    """Open a decision stream: the bundle and the history to warm it up on (oldest first)."""
+
+    model_config = STRICT
+
+    model: str = Field(max_length=129, pattern=MODEL_NAME_PATTERN, description="The bundle, as for /predict.")
+    bars: list[Bar] = Field(min_length=1, max_length=MAX_BARS)
+    position: int | None = _POSITION
+
+    @model_validator(mode="after")
+    def _increasing(self) -> StreamCreate:
+        _check_increasing(self.bars)
+        return self
+
+
+class StreamAppend(BaseModel):
+    """The next bar (or bars) of a stream, after its last one."""
+
+    model_config = STRICT
+
+    bars: list[Bar] = Field(min_length=1, max_length=MAX_APPEND)
+    position: int | None = _POSITION
+
+    @model_validator(mode="after")
+    def _increasing(self) -> StreamAppend:
+        _check_increasing(self.bars)
+        return self
+
+
+class StreamOut(BaseModel):
+    """A decision stream: a bundle fed one symbol's bars as they come."""
+
+    id: str
+    model: str = Field(description="The bundle deciding (strategy/timeframe_vN), fixed when the stream opened.")
+    bars: int = Field(description="Bars fed so far.")
+    last_time: datetime
+    created_at: str
+
+
+class StreamDecision(BaseModel):
+    """The stream, and the decision at its last bar."""
+
+    stream: StreamOut
+    decision: PredictResponse
 
 
 class Health(BaseModel):
@@ -365,6 +413,15 @@ class PaperEquity(BaseModel):
     session: str
     points: list[EquityPoint]
     total: int = Field(description="Points in the whole curve.")
+
+
+def _check_increasing(bars: list[Bar]) -> None:
+    for i in range(1, len(bars)):
+        if bars[i].time <= bars[i - 1].time:
+            raise ValueError(
+                f"bars must be in strictly increasing time: bar {i} ({bars[i].time.isoformat()}) is not after bar "
+                f"{i - 1} ({bars[i - 1].time.isoformat()})"
+            )
 
 
 def _iso_text(value: object) -> object:

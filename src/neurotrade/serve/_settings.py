@@ -39,6 +39,9 @@ class ServeSettings(BaseModel):
         The largest request body accepted (413 beyond it), whatever the endpoint.
     poll_seconds
         How often the job supervisor looks for queued jobs, finished processes and cancellations.
+    max_streams, max_stream_bars, stream_idle_hours
+        Decision streams (``/streams``): how many may exist, how many bars one may hold, and after how long unused
+        one is deleted (when the next stream is opened).
     docs
         Serve the interactive docs (``/docs``, ``/redoc``) and the schema without a key, for development on
         loopback; by default the schema is at ``/openapi.json`` behind the key and there are no docs pages.
@@ -61,6 +64,9 @@ class ServeSettings(BaseModel):
     engine_cache: int = Field(8, ge=1, le=256)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     poll_seconds: float = Field(0.25, gt=0, le=10)
+    max_streams: int = Field(1000, ge=1, le=100_000)
+    max_stream_bars: int = Field(100_000, ge=100, le=10_000_000)
+    stream_idle_hours: float = Field(72.0, gt=0, le=24 * 365)
     docs: bool = False
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends
 
@@ -11,6 +12,9 @@ from neurotrade.serve._deps import Engines
 from neurotrade.serve._engines import decide
 from neurotrade.serve._errors import ApiError, responses
 from neurotrade.serve._schemas import PredictRequest, PredictResponse, Probabilities
+
+if TYPE_CHECKING:
+    from neurotrade.decision import Decision, DecisionEngine
 
 router = APIRouter(
     tags=["predict"], dependencies=[Depends(require_key)], responses=responses(400, 401, 404, 409, 413, 422)
@@ -21,20 +25,8 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-@router.post("/predict", response_model=PredictResponse, summary="Decide on the last of some bars")
-def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
-    """Feed the bars, oldest first, through a fresh decision engine of the bundle (streaming features, the
-    bundle's scaler and model, its decision rules), exactly as `DecisionEngine.from_bundle` would in-process, and
-    answer its decision at the last bar. The features the strategy computes must equal the bundle's
-    resolved_features (else 422). Send enough history to warm every feature up: `ready: false` says it was not."""
-    from neurotrade.errors import FeatureError
-
-    name, engine = engines.engine(body.model)
-    bars = [bar.model_dump() for bar in body.bars]
-    try:
-        d = decide(engine, bars, body.position)
-    except FeatureError as e:
-        raise ApiError(422, str(e), field="body.bars") from e
+def decision_out(name: str, engine: DecisionEngine, d: Decision, bars: int) -> PredictResponse:
+    """A decision as the API answers it (non-finite numbers as null)."""
     features = {n: _finite(v) for n, v in zip(engine.resolved_features, d.features, strict=True)}
     proba = None
     if d.proba is not None:
@@ -43,7 +35,7 @@ def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
     return PredictResponse(
         model=name,
         time=d.time.to_pydatetime(),
-        bars=len(bars),
+        bars=bars,
         ready=d.ready,
         signal=d.signal,  # type: ignore[arg-type]
         target=int(d.target),
@@ -56,3 +48,21 @@ def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
         exit_reason=d.exit_reason,
         features=features,
     )
+
+
+@router.post("/predict", response_model=PredictResponse, summary="Decide on the last of some bars")
+def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
+    """Feed the bars, oldest first, through a fresh decision engine of the bundle (streaming features, the
+    bundle's scaler and model, its decision rules), exactly as `DecisionEngine.from_bundle` would in-process, and
+    answer its decision at the last bar. The features the strategy computes must equal the bundle's
+    resolved_features (else 422). Send enough history to warm every feature up: `ready: false` says it was not.
+    A client that decides bar after bar should open a stream (`POST /streams`) and send each new bar alone."""
+    from neurotrade.errors import FeatureError
+
+    name, engine = engines.engine(body.model)
+    bars = [bar.model_dump() for bar in body.bars]
+    try:
+        d = decide(engine, bars, body.position)
+    except FeatureError as e:
+        raise ApiError(422, str(e), field="body.bars") from e
+    return decision_out(name, engine, d, len(bars))
