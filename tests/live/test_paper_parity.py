@@ -6,6 +6,7 @@ trace, and ``neurotrade report`` shows it beside the backtest of the same bars."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,32 @@ def test_a_universe_trades_exactly_the_backtest_portfolio(universe) -> None:
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["aggregate"]["strategy"] == bt.metrics["strategy"]
     assert metrics["paper"]["parity"]["matches"] is True
+
+
+def test_a_universe_with_missing_bars_trades_exactly_the_backtest(tmp_path: Path) -> None:
+    """Symbols with their own histories (one delisted, one listed late, one halted on some days): each time is
+    decided once every symbol that has a bar then has sent it, and the portfolio is the backtest's."""
+    from neurotrade.data import DataStore, synthetic_ohlcv
+
+    store = DataStore(tmp_path)
+    whole = synthetic_ohlcv(700, seed=11)
+    frames = {"AAA": whole.drop(whole.index[[300, 301, 450, 620]]), "BBB": synthetic_ohlcv(700, seed=12).iloc[:560],
+              "CCC": synthetic_ohlcv(700, seed=13).iloc[350:]}  # fmt: skip
+    for symbol, frame in frames.items():
+        store.put(frame, symbol, "1d", source="synthetic")
+    spec = parse_strategy(UNIVERSE.replace("{source: synthetic, bars: 900, symbols: 3}",
+                                           "{source: store, symbols: [AAA, BBB, CCC]}"))  # fmt: skip
+    run(spec, home=tmp_path, progress=False)
+    torch.set_num_threads(1)
+    start = "2001-01-01"
+    out = PaperSession(spec, ReplayFeed.from_strategy(spec, home=tmp_path), home=tmp_path, start=start).run()
+    bt = backtest_bundle(spec, home=tmp_path, start=start)
+    folder = out.session_dir
+    _same_frame(pd.read_parquet(folder / "decisions.parquet"), bt.decisions, "decisions")
+    _same_frame(pd.read_parquet(folder / "trades.parquet"), bt.result.trades, "trades")
+    equity = pd.read_parquet(folder / "equity.parquet")
+    np.testing.assert_allclose(equity["strategy"], bt.result.equity, rtol=RTOL, atol=0)
+    assert set(bt.result.trades["symbol"]) == {"AAA", "BBB", "CCC"} and out.rejected == 0
 
 
 def test_the_report_shows_the_session_beside_the_backtest(single, universe, capsys) -> None:

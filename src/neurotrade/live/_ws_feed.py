@@ -49,7 +49,8 @@ class WebSocketFeed(Feed):
     -----
     Needs the ``websockets`` package (``pip install 'neurotrade[live]'``). A websocket cannot be resumed by
     cursor: a restarted session says from when it wants bars (``since``), and bars at or before a time it has
-    already traded are skipped while it catches up.
+    already traded are skipped while it catches up. A reconnection asks for the bars after the latest one received
+    and drops bars it already delivered until the first newer one; ``idle`` counts from the last bar delivered.
     """
 
     def __init__(
@@ -74,17 +75,19 @@ class WebSocketFeed(Feed):
         self._connection: Any = None
 
     def items(self, after: Any = None, *, since: pd.Timestamp | None = None) -> Iterator[FeedItem]:
-        """Bars as the server sends them, until ``idle`` seconds pass without one."""
+        """Bars as the server sends them, until ``idle`` seconds pass without one. Each connection (and each
+        reconnection) asks for the bars after the latest time received so far (``since`` at first)."""
         try:
             from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
             from websockets.sync.client import connect
         except ImportError as e:
             raise DataError("the websocket feed needs the websockets package: pip install 'neurotrade[live]'") from e
         last_bar = self._clock()
-        hello = json.dumps({"subscribe": {"since": None if since is None else since.isoformat()}})
+        latest: dict[str, pd.Timestamp] = {}  # per symbol, the latest bar time delivered by this feed
+        reconnected = False
         while True:
             try:
-                self._connection = connect(self.url, open_timeout=self.open_timeout)
+                connection = connect(self.url, open_timeout=self.open_timeout)
             except InvalidURI as e:
                 raise DataError(f"{self.url} is not a websocket address ({e}); give ws://HOST:PORT") from e
             except (OSError, TimeoutError, InvalidHandshake) as e:
@@ -93,22 +96,38 @@ class WebSocketFeed(Feed):
                     return
                 self._sleep(self.retry)
                 continue
-            try:
-                self._connection.send(hello)
-                while True:
-                    wait = None if self.idle is None else max(self.idle - (self._clock() - last_bar), 0.0)
-                    try:
-                        message = self._connection.recv(timeout=wait)
-                    except TimeoutError:
-                        log.info("%s: no bar for %.1f s; the feed ends", self.url, self.idle)
-                        return
-                    last_bar = self._clock()
-                    for raw in _bars_in(message):
-                        yield FeedItem(raw, None)
-            except ConnectionClosed as e:
-                log.warning("%s: the connection closed (%s); connecting again", self.url, e)
-            finally:
-                self.close()
+            after = max(latest.values(), default=since)
+            # After a reconnection, bars the feed already delivered may come again (a server that sends its recent
+            # history to every client): they are dropped until the first newer one, as the session does on resume.
+            catching_up = reconnected
+            with connection:
+                self._connection = connection
+                try:
+                    connection.send(json.dumps({"subscribe": {"since": None if after is None else after.isoformat()}}))
+                    while True:
+                        wait = None if self.idle is None else max(self.idle - (self._clock() - last_bar), 0.0)
+                        try:
+                            message = connection.recv(timeout=wait)
+                        except TimeoutError:
+                            log.info("%s: no bar for %.1f s; the feed ends", self.url, self.idle)
+                            return
+                        for raw in _bars_in(message):
+                            symbol, time = _key(raw)
+                            seen = latest.get(symbol)
+                            if time is not None and seen is not None and time <= seen:
+                                if catching_up:
+                                    continue
+                            else:
+                                catching_up = False
+                            if time is not None and (seen is None or time > seen):
+                                latest[symbol] = time
+                            last_bar = self._clock()
+                            yield FeedItem(raw, None)
+                except ConnectionClosed as e:
+                    log.info("%s: the connection closed (%s); connecting again", self.url, e)
+                finally:
+                    self._connection = None
+            reconnected = True
             if self._idle_over(last_bar):
                 return
             self._sleep(self.retry)
@@ -120,10 +139,32 @@ class WebSocketFeed(Feed):
         return False
 
     def close(self) -> None:
-        """Close the connection, if one is open."""
+        """Close the connection, if one is open (a session stopping before the stream ends)."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _key(raw: Any) -> tuple[str, pd.Timestamp | None]:
+    """A raw bar's symbol and time, when its time is readable ISO text (else None: the gate judges it).
+
+    Examples
+    --------
+    >>> _key({"symbol": "A", "time": "2024-01-02"})
+    ('A', Timestamp('2024-01-02 00:00:00+0000', tz='UTC'))
+    >>> _key("garbage")
+    ('', None)
+    """
+    if not isinstance(raw, dict):
+        return "", None
+    symbol = str(raw.get("symbol", ""))
+    try:
+        time = pd.Timestamp(raw["time"]) if isinstance(raw.get("time"), str) else None
+    except (ValueError, TypeError, OverflowError):
+        return symbol, None
+    if time is None or pd.isna(time):
+        return symbol, None
+    return symbol, time.tz_localize("UTC") if time.tzinfo is None else time.tz_convert("UTC")
 
 
 def _bars_in(message: str | bytes) -> list[Any]:
