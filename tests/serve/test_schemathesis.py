@@ -31,9 +31,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(served, tiny
 
     server, key = served
     demo_session(tiny_home / "paper" / "s1")
-    # The schema's example asks default/1d_v1 for a decision (what `neurotrade run` saves first): make it exist.
+    # The schema's example asks aapl_fuzzy_mlp/1d_v1 (an example strategy's first bundle) for a decision.
     bundle = load_bundle("tiny/1d_v1", home=tiny_home)
-    save_bundle(tiny_home / "models", "default", "1d", weights=bundle.weights, documents=bundle.documents)
+    save_bundle(tiny_home / "models", "aapl_fuzzy_mlp", "1d", weights=bundle.weights, documents=bundle.documents)
     with httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as c:  # a job to look at: job 1
         job = c.post("/jobs/run", json={"example": "default"}).json()
         c.post(f"/jobs/{job['id']}/cancel")

@@ -243,7 +243,7 @@ class Bar(BaseModel):
 
 
 _PREDICT_EXAMPLE = {
-    "model": "default/1d_v1",
+    "model": "aapl_fuzzy_mlp/1d_v1",
     "bars": [
         {"time": "2024-05-01T00:00:00Z", "open": 100.0, "high": 101.5, "low": 99.2, "close": 101.0, "volume": 1.2e6},
         {"time": "2024-05-02T00:00:00Z", "open": 101.0, "high": 102.0, "low": 100.1, "close": 100.4, "volume": 9.8e5},
@@ -261,7 +261,7 @@ class PredictRequest(BaseModel):
         max_length=129,
         pattern=MODEL_NAME_PATTERN,
         description="The bundle: strategy (its latest), strategy/latest-1d, strategy/1d_v2 or strategy/v2.",
-        examples=["default/1d_v1"],
+        examples=["aapl_fuzzy_mlp/1d_v1"],
     )
     bars: list[Bar] = Field(min_length=1, max_length=MAX_BARS)
     position: int | None = Field(
