@@ -212,8 +212,9 @@ class PaperSession:
         """Decide with another bundle from the next bar on (a bar boundary: never inside a step).
 
         The new engine is warmed up on every bar the session has stored (as the first was), then decides the next
-        bar; the switch is committed with that bar, and a resumed session replays it at the same bar. The bundle
-        must decide for the same symbols (a retrained version of the same strategy).
+        bar; the switch is committed with that bar, and a resumed session replays it at the same bar. The request
+        itself is committed at once, so a session stopped before its next bar carries it out when it goes on. The
+        bundle must decide for the same symbols (a retrained version of the same strategy).
 
         Parameters
         ----------
@@ -224,6 +225,7 @@ class PaperSession:
         """
         if isinstance(bundle, str):
             bundle = load_bundle(self.home / "models", bundle)
+        self.store.set_meta({"pending_switch": {"bundle": str(bundle.ref.path), "note": note}})
         self._switch_to = (bundle, note)
 
     # --- running -------------------------------------------------------------------------------------------------
@@ -314,6 +316,9 @@ class PaperSession:
             if self.universe:  # a symbol's bar of a time already decided comes too late
                 self.gate.floor = self.last_time + pd.Timedelta(1, "ns")
         self.rejected = self.store.count_rejected()
+        pending = meta.get("pending_switch")
+        if pending is not None:  # asked for after the last committed bar: it takes effect at the next one
+            self._switch_to = (load_bundle(self.home / "models", Path(pending["bundle"])), pending["note"])
         if resumed:
             log.info("session %s: resumed after %d stored steps (%d bars replayed through the engine)",
                      self.name, self.seq, self.replayed)  # fmt: skip

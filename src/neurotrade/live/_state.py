@@ -230,6 +230,7 @@ class SessionStore:
             )  # fmt: skip
             if step.switch is not None:
                 self.db.execute("INSERT INTO switches VALUES (?, ?, ?, ?)", (time, seq, *step.switch))
+                self.db.execute("DELETE FROM meta WHERE key = 'pending_switch'")  # the request is carried out
             self.db.execute(
                 "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, time, _iso(time), step.phase, step.bar, step.equity, step.cash,
