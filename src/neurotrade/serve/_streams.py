@@ -105,6 +105,9 @@ class StreamStore:
         self._held: OrderedDict[str, _Held] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        # One writer at a time in this process: threads queue on a lock instead of on SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms (the tail at 32 clients).
+        self._write = threading.Lock()
 
     # --- requests ------------------------------------------------------------------------------------------------
 
@@ -114,7 +117,7 @@ class StreamStore:
         decision = _feed(engine, bars, [None] * (len(bars) - 1) + [position])
         stream_id = secrets.token_hex(8)
         now = time.time()
-        with transaction(self.db.conn) as conn:
+        with self._write, transaction(self.db.conn) as conn:
             idle = now - self.settings.stream_idle_hours * 3600
             stale = [r[0] for r in conn.execute("SELECT id FROM streams WHERE used_at < ?", (idle,))]
             conn.executemany("DELETE FROM stream_bars WHERE stream = ?", [(s,) for s in stale])
@@ -159,7 +162,7 @@ class StreamStore:
             except BaseException:
                 self._drop(stream_id)  # fed part of the bars: no longer in step with the stored ones
                 raise
-            with transaction(self.db.conn) as conn:
+            with self._write, transaction(self.db.conn) as conn:
                 moved = conn.execute(
                     "UPDATE streams SET bars = ?, last_time = ?, used_at = ? WHERE id = ? AND bars = ?",
                     (row["bars"] + len(bars), _ns(bars[-1]["time"]), time.time(), stream_id, row["bars"]),
@@ -191,7 +194,7 @@ class StreamStore:
     def close(self, stream_id: str) -> None:
         """Delete the stream and its bars."""
         self.get(stream_id)
-        with transaction(self.db.conn) as conn:
+        with self._write, transaction(self.db.conn) as conn:
             conn.execute("DELETE FROM stream_bars WHERE stream = ?", (stream_id,))
             conn.execute("DELETE FROM streams WHERE id = ?", (stream_id,))
         self._drop(stream_id)
