@@ -9,6 +9,7 @@ from neurotrade.live._open_feed import open_feed
 from neurotrade.live._paper_broker import PaperBroker
 from neurotrade.live._replay_feed import ReplayFeed
 from neurotrade.live._session import PaperSession, PaperStep, PaperSummary
+from neurotrade.live._state import SessionStore
 from neurotrade.live._ws_feed import WebSocketFeed
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PaperSummary",
     "Rejection",
     "ReplayFeed",
+    "SessionStore",
     "TargetOrder",
     "Trade",
     "WebSocketFeed",

@@ -198,7 +198,7 @@ def write_session_folder(
     session_dir = Path(session_dir)
     home = Path(home) if home is not None else session_dir.resolve().parents[1]
     own = store is None
-    store = store or SessionStore(session_dir / "state.sqlite")
+    store = store or SessionStore(session_dir / "state.sqlite", read_only=True)
     try:
         return _write(session_dir, home, store, crash or CrashPoints(""), beside)
     finally:

@@ -137,6 +137,9 @@ class SessionStore:
     ----------
     path
         ``state.sqlite`` in the session's folder; created (with its tables) when missing.
+    read_only
+        Open an existing database for reading only (``mode=ro``: a reader such as the report or the REST API never
+        writes a session a paper loop may be writing; WAL lets both go on). Writing methods then raise.
 
     Examples
     --------
@@ -152,8 +155,21 @@ class SessionStore:
     >>> store.close()
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        if read_only:
+            if not self.path.is_file():
+                raise StoreError(f"no paper session's database at {self.path}; run `neurotrade paper` to start one")
+            try:
+                self.db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True, timeout=30.0)
+                tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path} is not a paper session's database ({e})") from e
+            if not {"meta", "steps", "bars"} <= tables:
+                raise StoreError(f"{self.path} is not a paper session's database (tables {sorted(tables)})")
+            self._check_format()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # isolation_level=None: transactions are begun and ended here, explicitly, one per bar.
@@ -166,6 +182,9 @@ class SessionStore:
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path} is not a paper session's database ({e}); move it away or start a new "
                              "session (--session NAME)") from e  # fmt: skip
+        self._check_format()
+
+    def _check_format(self) -> None:
         found = self.meta().get("format")
         if found is not None and found != FORMAT:
             raise StoreError(f"{self.path} was written by another version of neurotrade (format {found}, this one "
@@ -314,6 +333,8 @@ class SessionStore:
         return out
 
     def _transaction(self) -> _Transaction:
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only; a paper session's state is written by its loop only")
         return _Transaction(self.db)
 
 
