@@ -7,7 +7,9 @@ from neurotrade.cli import (
     _indicators,  # noqa: F401
     _init,  # noqa: F401
     _models,  # noqa: F401
+    _paper,  # noqa: F401
     _report,  # noqa: F401
     _run,  # noqa: F401
     _search,  # noqa: F401
+    _serve,  # noqa: F401
 )
