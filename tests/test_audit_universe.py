@@ -29,7 +29,9 @@ split: {folds: 2, embargo: 5}
 training: {epochs: 2}
 """
 SYNTHETIC = parse_strategy(UNIVERSE)
-PER_SYMBOL = parse_strategy(UNIVERSE.replace("symbol_embedding: true", "symbol_embedding: true\n  scaling: per_symbol"))
+PER_SYMBOL = parse_strategy(
+    UNIVERSE.replace("symbol_embedding: true", "scaling: per_symbol")
+)  # no embedding: see the spec
 SAMPLE = parse_strategy(
     "name: s\ndata: {source: sample, symbols: [AAPL, GOOG]}\nindicators: {rsi_14: {}, adx_14: {}}\n"
     "nn_inputs: {indicators: [rsi_14, adx_14], cross_section: {rank: [rsi_14]}}\n"
