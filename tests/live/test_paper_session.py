@@ -1,6 +1,7 @@
-"""The hooks a monitor (drift, calibration, retraining) uses: every step reported with the engine's features and
-probabilities (and the stored steps again, marked as replayed, when a session resumes), and a switch to another
-bundle that takes effect at the next bar boundary, is committed with that bar, and is replayed at the same bar."""
+"""A session's settings and hooks. The hooks a monitor (drift, calibration, retraining) uses: every step reported
+with the engine's features and probabilities (and the stored steps again, marked as replayed, when a session
+resumes), and a switch to another bundle that takes effect at the next bar boundary, is committed with that bar, and
+is replayed at the same bar. A session keeps its bundle and settings, and one process trades it at a time."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 from neurotrade import run
 from neurotrade.config import parse_strategy
 from neurotrade.data import synthetic_ohlcv
+from neurotrade.errors import StoreError
 from neurotrade.live import PaperSession, PaperStep, ReplayFeed
 
 STRATEGY = """\
@@ -97,3 +99,21 @@ def test_a_switch_takes_effect_at_the_next_bar_and_is_replayed_there(two_models)
     after = second.index > bars.index[SWITCH_AT - 1]
     assert not np.allclose(first.loc[after, "p_buy"], second.loc[after, "p_buy"])
     assert (first.loc[~after, "p_buy"].to_numpy() == second.loc[~after, "p_buy"].to_numpy()).all()
+
+
+def test_a_session_keeps_its_settings_and_one_process(two_models) -> None:
+    spec, home, bars = two_models
+    _session(spec, home, bars, "kept", end=bars.index[250], switch=False).run()
+    with pytest.raises(StoreError, match=r"started trading at 2000-09-01T00:00:00\+00:00, not 2000-10-02"):
+        PaperSession(spec, ReplayFeed({"AAPL": bars}), session="kept", start="2000-10-02", home=home).run()
+    with pytest.raises(StoreError, match=r"trades bundle hooks/1d_v1, not hooks/1d_v2; .* \(--session NAME\)"):
+        PaperSession(spec, ReplayFeed({"AAPL": bars}), model="1d_v2", session="kept", home=home).run()
+    dearer = parse_strategy(STRATEGY.format(seed=5) + "backtest: {commission_pct: 0.5}\n")
+    with pytest.raises(StoreError, match="other backtest settings"):
+        PaperSession(dearer, ReplayFeed({"AAPL": bars}), session="kept", home=home).run()
+    from filelock import FileLock
+
+    with FileLock(home / "paper" / "kept" / "session.lock"), pytest.raises(StoreError, match="another process"):
+        PaperSession(spec, ReplayFeed({"AAPL": bars}), session="kept", home=home).run()
+    out = PaperSession(spec, ReplayFeed({"AAPL": bars}), session="kept", home=home).run()  # the same: goes on
+    assert out.resumed and out.steps == 400

@@ -248,6 +248,12 @@ def summary_lines(summary: PaperSummary) -> list[str]:
     else:
         lines.append("not trading yet: every bar so far was before --from")
     paper = (summary.metrics or {}).get("paper", {})
+    aggregate = (summary.metrics or {}).get("aggregate") or {}
+    if aggregate.get("in_sample"):
+        lines.append(
+            f"[bold yellow]in sample:[/] the model was trained and stopped on data up to "
+            f"{aggregate['trained_until'][:10]}; these bars say nothing about how it trades unseen ones"
+        )
     parity = paper.get("parity")
     if parity:
         if parity["matches"]:

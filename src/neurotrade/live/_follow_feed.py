@@ -83,6 +83,7 @@ class FollowFeed(Feed):
         self.name = f"follow:{self.path}"
         self._clock = clock
         self._sleep = sleep
+        self._shrunk = False
 
     def items(self, after: Any = None, *, since: pd.Timestamp | None = None) -> Iterator[FeedItem]:
         """Every bar after cursor ``after``, then each new one as it is written, until ``idle`` seconds pass
@@ -116,6 +117,13 @@ class FollowFeed(Feed):
                 return  # the header itself is still being written
             columns = self._columns(header_line)
             offset = len(header_line) if cursor is None else int(cursor["offset"])
+            size = f.seek(0, 2)
+            if size < offset:  # truncated or replaced by a shorter file: nothing past the offset until it grows back
+                if not self._shrunk:
+                    log.warning("%s: the file is shorter (%d bytes) than what was read (%d); only what is appended "
+                                "past that is read", self.path, size, offset)  # fmt: skip
+                    self._shrunk = True
+                return
             f.seek(offset)
             for line in f:
                 if not line.endswith(b"\n"):

@@ -156,6 +156,8 @@ class PaperSession:
         with a :class:`PaperStep`.
     on_rejection
         Called with each :class:`~neurotrade.live.Rejection`.
+    write_files
+        Write the session folder's files at the end of :meth:`run` (the database is written either way).
 
     Examples
     --------
@@ -225,7 +227,7 @@ class PaperSession:
         """
         if isinstance(bundle, str):
             bundle = load_bundle(self.home / "models", bundle)
-        self.store.set_meta({"pending_switch": {"bundle": str(bundle.ref.path), "note": note}})
+        self.store.set_meta({"pending_switch": {"bundle": bundle.ref.name, "note": note}})
         self._switch_to = (bundle, note)
 
     # --- running -------------------------------------------------------------------------------------------------
@@ -241,6 +243,25 @@ class PaperSession:
         BacktestError
             The strategy cannot be paper traded as it is (``fill: same_close``), or its bundle does not fit it.
         """
+        from filelock import FileLock, Timeout
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # One process trades a session at a time; the lock is the operating system's, so it dies with its holder
+        # (a killed session can be restarted at once).
+        lock = FileLock(self.dir / "session.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as e:
+            raise StoreError(
+                f"paper session {self.name} is being traded by another process ({self.dir}); stop that one first, or "
+                "name another session with --session NAME"
+            ) from e
+        try:
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> PaperSummary:
         self.store = SessionStore(self.dir / "state.sqlite")
         try:
             resumed = self._open()
@@ -318,7 +339,7 @@ class PaperSession:
         self.rejected = self.store.count_rejected()
         pending = meta.get("pending_switch")
         if pending is not None:  # asked for after the last committed bar: it takes effect at the next one
-            self._switch_to = (load_bundle(self.home / "models", Path(pending["bundle"])), pending["note"])
+            self._switch_to = (load_bundle(self.home / "models", pending["bundle"]), pending["note"])
         if resumed:
             log.info("session %s: resumed after %d stored steps (%d bars replayed through the engine)",
                      self.name, self.seq, self.replayed)  # fmt: skip
@@ -330,7 +351,7 @@ class PaperSession:
         if meta["strategy"] != self.spec.name:
             raise StoreError(f"{where} trades strategy {meta['strategy']!r}, not {self.spec.name!r}; name another "
                              "session with --session NAME")  # fmt: skip
-        bundle = load_bundle(self.home / "models", Path(meta["bundle_path"]))
+        bundle = load_bundle(self.home / "models", meta["bundle"])
         if bundle_identity(bundle) != meta["bundle_identity"]:
             raise StoreError(f"{where}: bundle {meta['bundle']} changed since the session started; its decisions "
                              "cannot be replayed. Start a new session (--session NAME)")  # fmt: skip

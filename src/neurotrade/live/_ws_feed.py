@@ -87,7 +87,9 @@ class WebSocketFeed(Feed):
         reconnected = False
         while True:
             try:
-                connection = connect(self.url, open_timeout=self.open_timeout)
+                # A feed that is done does not wait long for the server's half of the closing handshake (a server
+                # busy sending would hold it for the default 10 s).
+                connection = connect(self.url, open_timeout=self.open_timeout, close_timeout=1.0)
             except InvalidURI as e:
                 raise DataError(f"{self.url} is not a websocket address ({e}); give ws://HOST:PORT") from e
             except (OSError, TimeoutError, InvalidHandshake) as e:
