@@ -225,6 +225,8 @@ class PaperSession:
         note
             Why (recorded with the switch).
         """
+        if getattr(self, "store", None) is None:
+            raise StoreError("switch_engine switches a running session's model: call it from on_step, during run()")
         if isinstance(bundle, str):
             bundle = load_bundle(self.home / "models", bundle)
         self.store.set_meta({"pending_switch": {"bundle": bundle.ref.name, "note": note}})
@@ -290,6 +292,7 @@ class PaperSession:
             )
         finally:
             self.store.close()
+            self.store = None  # type: ignore[assignment]
 
     def _open(self) -> bool:
         """Create the session, or take it up again: settings checked, engine replayed, account restored."""
