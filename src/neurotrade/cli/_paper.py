@@ -145,6 +145,8 @@ class _PlainView(_View):
                 console.print(
                     f"{fill.time} {fill.symbol} {fill.side} {fill.quantity:.6g} @ {fill.price:.6g}", highlight=False
                 )
+        for flag in step.drift:
+            console.print(f"{step.time} drift: {_drift_text(flag)}", highlight=False)
 
     def rejected(self, rejection: Rejection) -> None:
         console.print(f"rejected {escape(rejection.symbol)} bar: {escape(rejection.reason)}", highlight=False)
@@ -158,6 +160,8 @@ class _LiveView(_View):
         self.replayed = 0
         self.rejections = 0
         self.last_rejection = ""
+        self.drifts = 0
+        self.last_drift = ""
         self.drawn = 0.0
         self.live = Live(console=console, auto_refresh=False, transient=False)
 
@@ -175,6 +179,9 @@ class _LiveView(_View):
         else:
             self.last = step
             self.rejections = step.rejected
+        if step.drift:
+            self.drifts += len(step.drift)
+            self.last_drift = f"{step.time}: {_drift_text(step.drift[-1])}"
         now = time.monotonic()
         if now - self.drawn >= REFRESH_S:
             self.drawn = now
@@ -217,7 +224,15 @@ class _LiveView(_View):
         if self.last_rejection:
             rejected += f" (last: {self.last_rejection})"
         parts.append(Text(rejected, style="yellow" if self.rejections else "dim"))
+        if self.drifts:
+            parts.append(Text(f"drift flags: {self.drifts} (last: {self.last_drift})", style="yellow"))
         return Group(*parts)
+
+
+def _drift_text(flag: dict[str, Any]) -> str:
+    """A drift flag in words (``PSI of 1d_rsi_14 0.31 > 0.25``)."""
+    what = f"PSI of {flag['feature']}" if flag["feature"] else f"{flag['kind']} gap"
+    return f"{what} {flag['value']:.3g} > {flag['threshold']:g}"
 
 
 def summary_lines(summary: PaperSummary) -> list[str]:

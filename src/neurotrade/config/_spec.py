@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from neurotrade.config._base import Section
+from neurotrade.config._live import LiveSpec
 from neurotrade.config._model_composite import EnsembleSpec, FuzzyModelSpec, RegimeSpec
 from neurotrade.config._model_specs import CNNSpec, GRUSpec, LSTMSpec, MLPSpec, TransformerSpec
 from neurotrade.config._search import SearchSpec
@@ -787,14 +788,15 @@ class Strategy(Section):
     portfolio: PortfolioSpec = PortfolioSpec()
     search: SearchSpec | None = None
     tracking: TrackingSpec | None = None
+    live: LiveSpec | None = None
 
     @model_serializer(mode="wrap")
     def _without_absent_optional_sections(self, handler: Any) -> Any:
-        """A spec without ``search`` or ``tracking`` dumps as it did before those keys existed (same bundles, same
-        ledger hashes)."""
+        """A spec without ``search``, ``tracking`` or ``live`` dumps as it did before those keys existed (same
+        bundles, same ledger hashes)."""
         out = handler(self)
         if isinstance(out, dict):
-            for key in ("search", "tracking"):
+            for key in ("search", "tracking", "live"):
                 if getattr(self, key) is None:
                     out.pop(key, None)
         return out

@@ -228,6 +228,18 @@ def _write(session_dir: Path, home: Path, store: SessionStore, crash: CrashPoint
             {"time": str(pd.Timestamp(s["time"], unit="ns", tz="UTC")), "bundle": s["bundle"], "note": s["note"]}
             for s in switches
         ],
+        # live.drift flags, as committed with their bars (kind psi: the feature's PSI; calibration: the gap).
+        "drift": [
+            {
+                "time": str(pd.Timestamp(d["time"], unit="ns", tz="UTC")),
+                "kind": d["kind"],
+                "feature": d["feature"],
+                "value": d["value"],
+                "threshold": d["threshold"],
+                "bundle": d["engine"],
+            }
+            for d in store.table("drift")
+        ],
         "open_positions": {},
     }
     metrics: dict[str, Any] = {"bundle": meta["bundle"], "bundle_path": meta["bundle_path"], "paper": paper}

@@ -80,6 +80,8 @@ class PaperStep:
         committed then, and ``events`` is None.
     rejected
         Bars rejected so far.
+    drift
+        The ``live.drift`` flags raised at this bar (``kind``, ``feature``, ``value``, ``threshold``).
     """
 
     seq: int
@@ -92,6 +94,7 @@ class PaperStep:
     engine: str
     replay: bool = False
     rejected: int = 0
+    drift: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -271,6 +274,8 @@ class PaperSession:
             try:
                 self._loop()
             finally:
+                if self.retrainer is not None:
+                    self.retrainer.close()  # a retrain still running is started again when the session resumes
                 if self.write_files:
                     from neurotrade.live._files import write_session_folder
 
@@ -330,6 +335,7 @@ class PaperSession:
         self.last_time: pd.Timestamp | None = None
         self.trading = False
         self.replayed = 0
+        self._live_setup(spec, bundle)
         self.engine = self._replay(bundle)
         last = self.store.last_trading_step()
         if last is not None:
@@ -343,6 +349,8 @@ class PaperSession:
         pending = meta.get("pending_switch")
         if pending is not None:  # asked for after the last committed bar: it takes effect at the next one
             self._switch_to = (load_bundle(self.home / "models", pending["bundle"]), pending["note"])
+        if self.retrainer is not None:
+            self.retrainer.start()  # a retrain in flight when the session stopped: started again
         if resumed:
             log.info("session %s: resumed after %d stored steps (%d bars replayed through the engine)",
                      self.name, self.seq, self.replayed)  # fmt: skip
@@ -392,7 +400,9 @@ class PaperSession:
             time = stamp(time_ns)
             bars = {b.symbol: b for b in group}
             if time_ns in switches:
-                engine = self._warm(load_bundle(self.home / "models", switches[time_ns]), history)
+                switched = load_bundle(self.home / "models", switches[time_ns])
+                engine = self._warm(switched, history)
+                self._live_switched(switched)
             trading = self._trading_at(time)
             if trading and not self.trading:
                 engine.start_account()
@@ -403,11 +413,13 @@ class PaperSession:
             self._atr_distance(bars)
             if trading:
                 _check_replayed(decisions, stored.get(time_ns, []), time, self.universe, self.dir)
+            flags = self._live_observe(seq, time, "trading" if trading else "warmup", bars, decisions, history,
+                                       replay=True)  # fmt: skip
             history.append((time, bars))
             self.replayed += len(group)
             if self.on_step is not None:
                 self.on_step(PaperStep(seq, time, "trading" if trading else "warmup", bars, decisions, None, [],
-                                       engine.name, replay=True))  # fmt: skip
+                                       engine.name, replay=True, drift=tuple(f.row() for f in flags)))  # fmt: skip
         self._history = history
         return engine
 
@@ -481,9 +493,14 @@ class PaperSession:
         seq = self.seq + 1
         self.crash(seq, "start")
         switch = None
+        if self.retrainer is not None and self._switch_to is None:
+            due = self.retrainer.before_step(seq)
+            if due is not None:
+                self.switch_engine(*due)
         if self._switch_to is not None:
             bundle, note = self._switch_to
             self.engine = self._warm(bundle, self._history)
+            self._live_switched(bundle)
             switch = (bundle.ref.name, note)
             self._switch_to = None
             log.info("session %s: %s decides from %s on (%s)", self.name, bundle.ref.name, time, note or "switched")
@@ -508,9 +525,11 @@ class PaperSession:
             if trading:
                 d = decisions[self.symbols[0]]
                 orders = self.broker.submit(time, {self.symbols[0]: TargetOrder(d.target, d.size, distance)})
+        phase = "trading" if trading else "warmup"
+        flags = self._live_observe(seq, time, phase, bars, decisions, self._history, replay=False)
         record = StepRecord(
-            time, "trading" if trading else "warmup", self.feed.name, self.engine.name, cursor,
-            bars=list(bars.values()), orders=orders, switch=switch, hooks=self.crash.hooks(seq),
+            time, phase, self.feed.name, self.engine.name, cursor, bars=list(bars.values()), orders=orders,
+            switch=switch, drift=[f.row() for f in flags], hooks=self.crash.hooks(seq),
         )  # fmt: skip
         if trading:
             record.decisions = [trace_row(d, universe=self.universe, symbol=s) for s, d in decisions.items()]
@@ -523,10 +542,54 @@ class PaperSession:
         self.last_time = time
         if self.universe:  # this time is decided: a bar of it that comes now comes too late
             self.gate.floor = time + pd.Timedelta(1, "ns")
+        if self.retrainer is not None:  # after the commit: a retrain starts from a committed bar
+            self.retrainer.after_step(self.seq, time, _bar_length(time, self._history), phase, flags, replay=False)
         self._history.append((time, bars))
         if self.on_step is not None:
             self.on_step(PaperStep(self.seq, time, record.phase, bars, decisions, events, orders, self.engine.name,
-                                   rejected=self.rejected))  # fmt: skip
+                                   rejected=self.rejected, drift=tuple(record.drift)))  # fmt: skip
+
+    # --- drift and retraining (the strategy's live: section) -----------------------------------------------------
+
+    def _live_setup(self, spec: Strategy, bundle: Bundle) -> None:
+        """The drift monitor and the retrainer of ``live:`` (None without the section)."""
+        from neurotrade.live._drift import DriftMonitor, label_horizon
+        from neurotrade.live._retrain import Retrainer
+
+        self.monitor: DriftMonitor | None = None
+        self.retrainer: Retrainer | None = None
+        if spec.live is None:
+            return
+        self._horizon = label_horizon(spec.labels)
+        self.monitor = DriftMonitor(spec.live.drift, bundle.documents, self._horizon)
+        if spec.live.retrain is not None:
+            # A replay feed waits for a due retrain (the same history makes the same switches); a live one does not.
+            wait = self.feed.name == "replay"
+            self.retrainer = Retrainer(spec.live.retrain, spec, self.home, wait=wait)
+
+    def _live_switched(self, bundle: Bundle) -> None:
+        """Another bundle decides: its own training statistics are the reference from now on."""
+        if self.monitor is not None:
+            self.monitor.rebase(bundle.documents)
+        if self.retrainer is not None:
+            self.retrainer.switched()
+
+    def _live_observe(
+        self, seq: int, time: pd.Timestamp, phase: str, bars: dict[str, FeedBar], decisions: dict[str, Decision],
+        history: list[tuple[pd.Timestamp, dict[str, FeedBar]]], *, replay: bool,
+    ) -> list[Any]:  # fmt: skip
+        """Feed the monitor one bar; the flags it raised (logged unless replayed). A replayed step also counts
+        towards the retrainer's schedule, so a resumed session finds its pending retrain again."""
+        if self.monitor is None:
+            return []
+        flags = self.monitor.observe(decisions, {s: b.close for s, b in bars.items()}, trading=phase == "trading")
+        if not replay:
+            for f in flags:
+                log.warning("session %s: %s drift at %s%s: %.3g > %g", self.name, f.kind, time,
+                            f" in {f.feature}" if f.feature else "", f.value, f.threshold)  # fmt: skip
+        elif self.retrainer is not None:
+            self.retrainer.after_step(seq, time, _bar_length(time, history), phase, flags, replay=True)
+        return flags
 
     def _atr_distance(self, bars: dict[str, FeedBar]) -> float:
         """The ATR stop's distance of an entry decided at this bar (NaN: none), from the same ATR stream the
@@ -539,6 +602,11 @@ class PaperSession:
             self._atr = indicators.stream("atr", period=self.run_spec.backtest.atr_stop.period)  # type: ignore[union-attr]
         value = self._atr.update(bars[self.symbols[0]].prices())["atr"]
         return self.atr_multiple * float(value)
+
+
+def _bar_length(time: pd.Timestamp, history: list[tuple[pd.Timestamp, dict[str, FeedBar]]]) -> pd.Timedelta:
+    """One bar: the gap to the bar before (1 ns before there is one), so ``time + bar`` keeps ``time``'s bar."""
+    return time - history[-1][0] if history else pd.Timedelta(1, "ns")
 
 
 def _portfolio_order(decision: Decision, top_k: bool) -> TargetOrder:

@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS rejected (
 CREATE TABLE IF NOT EXISTS switches (
     time INTEGER PRIMARY KEY, step INTEGER NOT NULL, bundle TEXT NOT NULL, note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS drift (
+    time INTEGER NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL, feature TEXT NOT NULL, value REAL NOT NULL,
+    threshold REAL NOT NULL, engine TEXT NOT NULL, PRIMARY KEY (time, kind, feature)
+);
 """
 
 
@@ -127,6 +131,7 @@ class StepRecord:
     positions: dict[str, float] | None = None
     account: dict[str, Any] | None = None
     switch: tuple[str, str] | None = None
+    drift: Sequence[dict[str, Any]] = ()  # live.drift flags raised at this bar (kind, feature, value, threshold)
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
 
 
@@ -250,6 +255,10 @@ class SessionStore:
             if step.switch is not None:
                 self.db.execute("INSERT INTO switches VALUES (?, ?, ?, ?)", (time, seq, *step.switch))
                 self.db.execute("DELETE FROM meta WHERE key = 'pending_switch'")  # the request is carried out
+            self.db.executemany(
+                "INSERT INTO drift VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(time, seq, f["kind"], f["feature"], f["value"], f["threshold"], step.engine) for f in step.drift],
+            )
             self.db.execute(
                 "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, time, _iso(time), step.phase, step.bar, step.equity, step.cash,
@@ -313,9 +322,12 @@ class SessionStore:
         return rows
 
     def table(self, name: str) -> list[dict[str, Any]]:
-        """Every row of ``fills``, ``trades``, ``orders``, ``rejected`` or ``switches``, in the order written."""
-        if name not in {"fills", "trades", "orders", "rejected", "switches"}:
+        """Every row of ``fills``, ``trades``, ``orders``, ``rejected``, ``switches`` or ``drift``, in the order
+        written."""
+        if name not in {"fills", "trades", "orders", "rejected", "switches", "drift"}:
             raise StoreError(f"no table {name!r} in a paper session's database")
+        if name == "drift" and self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'drift'").fetchone() is None:
+            return []  # a session written before the table existed, opened read-only
         return self._dicts(f"SELECT * FROM {name} ORDER BY rowid")  # a name from the set above
 
     def count_rejected(self) -> int:

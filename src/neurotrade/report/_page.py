@@ -368,6 +368,12 @@ def paper_notes(paper: Mapping[str, Any] | None) -> list[str]:
         )
     elif paper.get("backtest"):
         notes.append(f"<p>Backtest of the same bars {html.escape(str(paper['backtest']))}.</p>")
+    for flag in paper.get("drift") or []:
+        what = f"PSI of {flag['feature']}" if flag.get("feature") else f"{flag['kind']} gap"
+        notes.append(
+            f"<p class='note'>Drift at {html.escape(str(flag['time']))}: {html.escape(what)} {flag['value']:.3g} "
+            f"above {flag['threshold']:g} (model {html.escape(str(flag.get('bundle')))}).</p>"
+        )
     for switch in paper.get("switches") or []:
         notes.append(
             f"<p>From {html.escape(str(switch['time']))} the model is {html.escape(str(switch['bundle']))} "

@@ -53,6 +53,7 @@ _IRRELEVANT = (
     ("description", None),
     ("search", None),  # how a study varies the spec, not what this configuration is
     ("tracking", None),  # where a run is logged to MLflow
+    ("live", None),  # how a paper session watches and retrains the model, not what is trained
     ("training", "device"),
     ("backtest", "trials"),
 )
