@@ -117,9 +117,13 @@ def test_a_drift_triggered_retrain_switches_at_a_bar_boundary_the_same_in_a_seco
     assert runs[0] == runs[1]
 
 
-def test_every_n_bars_retrains_on_schedule(trained) -> None:
+def test_every_n_bars_retrains_on_schedule_and_a_retrain_cut_by_a_stop_is_started_again(trained) -> None:
     home, bars, _ = trained
     spec = _spec("{drift: {window: 250}, retrain: {every: 60, delay: 2}}")
+    # Stopped after the first trigger (step START + 60) and before its switch: the retrain is ended with the run...
+    _run(home, spec, bars, "every", end=bars.index[START + 60])
+    assert _table(home, "every", "switches") == []
+    # ... and started again when the session resumes (found by replaying its steps), switched in at the same bar.
     _run(home, spec, bars, "every", end=bars.index[START + 125])
     switches = _table(home, "every", "switches")
     # Triggers at the 60th and 120th trading bars (steps START + 60 and START + 120), each due 2 bars later.

@@ -112,8 +112,10 @@ class Retrainer:
             return
         end, note = self.trigger
         log.info("retraining %s on the bars before %s (%s)", self.strategy.name, end, note)
-        # spawn: a fresh interpreter (no forked torch threads or open SQLite handles of the session).
-        self.pool = get_context("spawn").Pool(1)
+        # spawn: a fresh interpreter (no forked torch threads or open SQLite handles of the session), kept for the
+        # session's later retrains (importing torch and neurotrade again would cost seconds each time).
+        if self.pool is None:
+            self.pool = get_context("spawn").Pool(1)
         body = retrain_spec(self.strategy, pd.Timestamp(end)).model_dump(mode="json")
         self.job = self.pool.apply_async(_train, (body, str(self.home)))
 
@@ -128,15 +130,18 @@ class Retrainer:
         except Exception as e:  # a failed retrain keeps the model trading; it is said, not fatal
             log.error("retraining %s failed (%s: %s); the session goes on with its model", self.strategy.name,
                       type(e).__name__, e)  # fmt: skip
-            self.close()
+            self.job = None
             self.due = self.trigger = None
             return None
         note = self.trigger[1] if self.trigger is not None else "retrained"
-        self.close()
+        self.job = None
         return name, note
 
     def switched(self) -> None:
-        """A switch was made (or replayed): the pending retrain is over."""
+        """A switch was made (or replayed): the pending retrain is over (a retrain started again on resume for a
+        switch that was asked for but not yet committed is ended too)."""
+        if self.job is not None:
+            self.close()
         self.due = self.trigger = None
 
     def close(self) -> None:
