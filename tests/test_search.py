@@ -96,6 +96,8 @@ def test_a_search_finds_the_planted_signal_and_confirms_it_once(searched: tuple[
     assert deflated["trials_counted"] == outcome.trials_counted and set(deflated["by_trial"]) == {
         str(t.number) for t in complete
     }
+    # Every trial deflated by one count: `objective: dsr` would otherwise favour the trials that ran first.
+    assert len({t.user_attrs["aggregate"]["trials_counted"] for t in complete}) == 1
     first = confirm("planted", home=home)
     assert first.looks == 1 and first.trial == outcome.best["trial"]
     worst = min(t.value for t in complete)
@@ -153,6 +155,9 @@ def test_a_killed_tune_resumes_without_counting_a_trial_twice(tmp_path: Path) ->
     assert finished.returncode == 0, finished.stderr[-3000:]
     after = _states(storage)
     assert after.count("COMPLETE") + after.count("PRUNED") == 5  # the asked trials, each counted once
+    study = load_study(tmp_path / "w", "killed")
+    rates = [t.params["training.learning_rate"] for t in study.trials]
+    assert len(set(rates)) == len(rates)  # the resumed sampler does not draw the first trials' values again
     assert after.count("FAIL") == before.count("RUNNING")  # the ones in flight at the kill, never counted
     assert after[: len(before)].count("COMPLETE") == before.count("COMPLETE")  # finished trials kept as they were
 
@@ -243,3 +248,20 @@ def test_a_tracked_study_logs_each_trial_under_its_study_run(tmp_path: Path, ray
             trial.params["training.learning_rate"], rel=1e-12
         )
         assert r.data.tags["neurotrade.bundle"] == trial.user_attrs["bundle"]
+
+
+def test_successive_halving_leaves_complete_trials(tmp_path: Path, ray_cluster: None) -> None:
+    """Ray's ASHA stops a trial at its last rung; on the folds that was every trial before its final result."""
+    outcome = tune(spec("halved", trials=3, pruner="successive_halving"), home=tmp_path, workers=2)
+    assert outcome.complete >= 1 and outcome.best is not None
+
+
+def test_a_universe_symbol_listed_inside_the_holdout_is_refused(tmp_path: Path) -> None:
+    from neurotrade.search import locate_holdout
+
+    late = data.synthetic_ohlcv(1500, seed=4).iloc[1300:]
+    late.to_csv(tmp_path / "LATE.csv")
+    data.synthetic_ohlcv(1500, seed=3).to_csv(tmp_path / "EARLY.csv")
+    universe = spec("u", f"{{source: file, path: '{tmp_path}/{{symbol}}.csv', symbols: [EARLY, LATE]}}")
+    with pytest.raises(ConfigError, match=r"universe symbol\(s\) LATE begin inside the holdout"):
+        locate_holdout(universe, tmp_path)

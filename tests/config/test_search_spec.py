@@ -53,6 +53,7 @@ def test_a_search_names_spec_keys_and_how_to_draw_them() -> None:
         ("training.epochs: {uniform: [2, 8]}", "training.epochs: must be an integer"),
         ("training.learning_rate: {loguniform: [0.1, 0.01]}", "loguniform needs 0 < low < high"),
         ("training: {int: [1, 2]}", "search.space.training"),
+        ("data.timeframe: {choice: [1h, 1d]}", "data.timeframe: a search cannot vary the data"),
     ],
 )
 def test_every_dimension_is_checked_at_load_with_its_key_path(space: str, message: str) -> None:

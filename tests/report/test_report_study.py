@@ -455,3 +455,25 @@ def test_the_dsr_shown_is_the_one_recomputed_with_the_studys_final_trial_count(t
     page = write_study_report(tmp_path, "late").read_text()
     assert "0.456" in page and "0.123" in page and ">0.900<" not in page
     assert "trials counted in the DSR (search)" in page and ">7<" in page
+
+
+def test_looks_by_other_studies_at_the_same_holdout_are_counted(tmp_path: Path) -> None:
+    """Another study (or configuration) confirmed on the same holdout: this study's report says so too."""
+    import optuna
+
+    from neurotrade.report import write_study_report
+    from neurotrade.store import TrialLedger
+
+    (tmp_path / "studies" / "mine").mkdir(parents=True)
+    storage = f"sqlite:///{tmp_path / 'studies' / 'mine' / 'study.sqlite'}"
+    study = optuna.create_study(study_name="mine", storage=storage, direction="maximize")
+    study.set_user_attr("holdout", {"fraction": 0.2, "start": "2012-01-03", "end": "2013-01-03", "bars": 250,
+                                    "dataset": "sha"})  # fmt: skip
+    distribution = {"training.learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    study.add_trial(optuna.trial.create_trial(params={"training.learning_rate": 1e-3}, distributions=distribution,
+                                              value=0.5, user_attrs={"aggregate": {}, "folds": []}))  # fmt: skip
+    ledger = TrialLedger(tmp_path)
+    ledger.record_look("sha", "2012-01-03", study="theirs", spec={"seed": 1})
+    ledger.record_look("sha", "2012-01-03", study="theirs", spec={"seed": 2})
+    page = write_study_report(tmp_path, "mine").read_text()
+    assert "this holdout has been looked at 2 times" in page

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from neurotrade.config._base import Section
 
@@ -89,6 +89,20 @@ class SearchSpec(Section):
     """
 
     space: Annotated[dict[KeyPath, Dimension], Field(min_length=1, max_length=64)]
+
+    @field_validator("space")
+    @classmethod
+    def _not_the_data(cls, space: dict[str, Any]) -> dict[str, Any]:
+        # The holdout is located on the spec's own data; a trial on other data (another timeframe, symbol or
+        # file) would see bars past it (a coarser bar closing after the holdout starts) or be another study.
+        data = [path for path in space if path == "data" or path.startswith("data.")]
+        if data:
+            raise ValueError(
+                f"{', '.join(data)}: a search cannot vary the data (the locked holdout is located on it); run one "
+                "study per data set"
+            )
+        return space
+
     objective: Literal["excess_sharpe", "sharpe", "log_loss", "dsr"] = "excess_sharpe"
     trials: Annotated[int, Field(ge=1, le=100_000)] = 20
     pruner: Literal["median", "successive_halving", "none"] = "median"

@@ -23,7 +23,7 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ class StudyData:
     categorical: dict[str, list[Any]] = field(default_factory=dict)
     importances: dict[str, float] | None = None
     importance_note: str = ""
+    # Looks at this holdout the workspace ledger knows of, by any study or configuration (not only this study's).
+    ledger_looks: int = 0
 
 
 def write_study_report(home: Path, study: str, *, storage: str | None = None) -> Path:
@@ -131,6 +133,11 @@ def write_study_report(home: Path, study: str, *, storage: str | None = None) ->
     """
     home = Path(home)
     data = read_study(home, study, storage=storage)
+    holdout = data.attrs.get("holdout") or {}
+    if holdout.get("dataset") and holdout.get("start"):
+        from neurotrade.store import TrialLedger
+
+        data = replace(data, ledger_looks=TrialLedger(home).looks(holdout["dataset"], holdout["start"]))
     page = render_page(data)
     out_dir = home / STUDIES_DIR / study
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -437,7 +444,7 @@ def _summary(data: StudyData) -> list[Any]:
     states = Counter(t.state for t in data.trials)
     objective = _objective(data)
     confirmations = attrs.get("confirmations") or []
-    looks = _looks(confirmations)
+    looks = max(_looks(confirmations), data.ledger_looks)
     parts: list[Any] = []
     if looks > 1:
         parts.append(

@@ -94,10 +94,12 @@ def confirm(
     }
     values |= {"name": f"{study}-confirm", "split": split, "backtest.trials": counted}
     spec = with_values(base, values, source=f"study {study}, confirmation of trial {chosen.number}")
-    result = neurotrade.run(spec, home=home_dir, progress=progress)
+    by_hand = ledger.trials(holdout.dataset)  # runs on the full data, whose test windows may cover the holdout
+    # The look is recorded before the run: a kill after its numbers appear must not leave a look uncounted.
     looks = ledger.record_look(stored["dataset"], stored["start"], study=study, spec=spec.model_dump(mode="json"))
+    result = neurotrade.run(spec, home=home_dir, progress=progress)
     metrics = aggregate_summary(result.metrics)
-    _say_looks(result, looks)
+    _say_looks(result, looks, by_hand)
     record = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "trial": chosen.number,
@@ -112,12 +114,21 @@ def confirm(
         study=study,
         trial=chosen.number,
         params=spec_values(base, chosen.params),
-        search=dict(chosen.user_attrs.get("aggregate", {})),
+        search=_searched(the_study, chosen),
         holdout=metrics,
         looks=looks,
         trials_counted=counted,
         run=result,
     )
+
+
+def _searched(study: Any, chosen: Any) -> dict[str, Any]:
+    """The chosen trial's search-time aggregate, its DSR the one the study recomputed with its final count."""
+    out = dict(chosen.user_attrs.get("aggregate", {}))
+    deflated = study.user_attrs.get("deflated") or {}
+    if str(chosen.number) in deflated.get("by_trial", {}):
+        out |= {"dsr": deflated["by_trial"][str(chosen.number)], "trials_counted": deflated.get("trials_counted")}
+    return out
 
 
 def _trial(study: Any, number: int) -> Any:
@@ -136,18 +147,26 @@ def values_for_record(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in ("name", "split", "backtest.trials")}
 
 
-def _say_looks(result: Any, looks: int) -> None:
-    """Put the holdout's look count in the confirmation run's metrics and report, loudly when above one."""
+def _say_looks(result: Any, looks: int, by_hand: int) -> None:
+    """Put the holdout's look count in the confirmation run's metrics and report, loudly when above one, and say
+    when configurations were run by hand on the full data (their test windows may have covered the holdout)."""
     from neurotrade.report import write_report
 
     path = result.run_dir / "metrics.json"
     metrics = json.loads(path.read_text())
     metrics["holdout_looks"] = looks
+    warnings = []
     if looks > 1:
-        warning = (
+        warnings.append(
             f"this holdout has been looked at {looks} times: results on it are no longer out of sample in the "
             "strict sense (each look could have steered the choice)"
         )
+    if by_hand:
+        warnings.append(
+            f"{by_hand} configuration(s) were run on the full data before this confirmation (the ledger counts them "
+            "in the DSR): if their test windows covered the holdout, it was seen before"
+        )
+    for warning in reversed(warnings):
         metrics["aggregate"]["warnings"].insert(0, warning)
         result.metrics["aggregate"]["warnings"].insert(0, warning)
     result.metrics["holdout_looks"] = looks

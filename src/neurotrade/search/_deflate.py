@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from neurotrade.config import Strategy
 from neurotrade.search._holdout import Holdout
 
@@ -39,15 +37,13 @@ def trial_dataset(spec: Strategy, holdout: Holdout, home: Path) -> str:
 def deflate_study(study: Any, spec: Strategy, holdout: Holdout, home: Path) -> int:
     """Recompute the deflated Sharpe ratio of every complete trial's excess returns with the final trial count;
     store ``{"trials_counted": N, "by_trial": {number: dsr}}`` as the study's ``deflated`` attribute. Returns N."""
-    from neurotrade import backtest
     from neurotrade.search._study import finished
+    from neurotrade.search._trial import deflated
 
     counted = trials_counted(study, spec, holdout, home)
     complete, _, _ = finished(study)
     by_trial: dict[str, float | None] = {}
     for trial in complete:
-        values = np.asarray(trial.user_attrs.get("excess_returns", []), dtype=np.float64)
-        ok = len(values) > 2 and np.isfinite(values).all() and np.ptp(values) > 0
-        by_trial[str(trial.number)] = backtest.deflated_sharpe_ratio(values, counted) if ok else None
+        by_trial[str(trial.number)] = deflated(trial.user_attrs.get("excess_returns", []), counted)
     study.set_user_attr("deflated", {"trials_counted": counted, "by_trial": by_trial})
     return counted

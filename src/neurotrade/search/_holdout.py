@@ -68,6 +68,14 @@ def locate_holdout(spec: Strategy, home: Path) -> Holdout:
     first = int(len(times) * (1.0 - fraction) + 1e-9)
     if first < 1 or first >= len(times):
         raise ConfigError(f"search.holdout {fraction:g} of {len(times)} bars leaves no bars on one side")
+    if spec.data.is_universe:
+        late = sorted(s for s, b in bars.items() if b.index[0] >= times[first])
+        if late:
+            raise ConfigError(
+                f"universe symbol(s) {', '.join(late)} begin inside the holdout (from {times[first].date()}): no trial "
+                "could train on them; leave them out of the study's universe or lower search.holdout"
+            )
+    _primary_before(spec, home, times[first])
     return Holdout(
         fraction=fraction,
         start=times[first].isoformat(),
@@ -75,3 +83,21 @@ def locate_holdout(spec: Strategy, home: Path) -> Holdout:
         bars=len(times) - first,
         dataset=dataset,
     )
+
+
+def _primary_before(spec: Strategy, home: Path, start: pd.Timestamp) -> None:
+    """A meta-labelling primary bundle must have been trained before the holdout: its sides there would be in
+    sample, and every trial and the confirmation would trade on them."""
+    meta = getattr(spec.labels, "meta", None)
+    if meta is None or meta.side.bundle is None:
+        return
+    from neurotrade.store import load_bundle
+
+    name = meta.side.bundle if "/" in meta.side.bundle else f"{meta.side.bundle}/latest-{spec.data.timeframe}"
+    until = load_bundle(home / "models", name).documents.get("split", {}).get("trained_until")
+    if until is None or pd.Timestamp(until) >= start:
+        raise ConfigError(
+            f"the primary bundle {name} was trained on bars up to {str(until)[:10]}, at or after the holdout's start "
+            f"{start.date()}: its sides on the holdout would be in sample; train the primary with data.end "
+            f"{start.date()} or earlier"
+        )

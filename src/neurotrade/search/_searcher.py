@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from ray.tune import Callback
+from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule, TrialScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from neurotrade._folds import ProgressCallback, ProgressEvent
@@ -77,7 +78,8 @@ class StudySearch(OptunaSearch):
         elif error:
             self._ot_study.tell(ot_trial, state=TrialState.FAIL)
         else:
-            folds = self._folds.get(trial_id, list(result.get("folds", [])))
+            # The result that stopped the trial is not handed to on_trial_result: it carries the last folds.
+            folds = list(result.get("folds") or self._folds.get(trial_id, []))
             ot_trial.set_user_attr("folds", folds)
             ot_trial.set_user_attr("pruned_after_fold", len(folds))
             self._ot_study.tell(ot_trial, state=TrialState.PRUNED)
@@ -111,3 +113,35 @@ class TrialProgress(Callback):
         self.done += 1
         message = "trial failed (its error is in the study's Ray logs)"
         self.say(ProgressEvent("trial", message, done=self.done, total=self.total))
+
+
+class FoldMedianRule(MedianStoppingRule):
+    """Ray's median stopping rule on the folds, without its pauses: while too few trials have reached a fold to
+    compare, a trial goes on (a paused trial has no checkpoint here, so Ray would start its run over); a trial
+    that has reported its last fold is never stopped."""
+
+    def __init__(self, *args: Any, folds: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._folds = folds
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if result.get("final") or int(result.get("fold", 0)) >= self._folds:
+            return TrialScheduler.CONTINUE
+        return super().on_trial_result(tune_controller, trial, result)
+
+    def _on_insufficient_samples(self, tune_controller: Any, trial: Any, time: float) -> str:
+        return TrialScheduler.CONTINUE
+
+
+class FoldHalving(ASHAScheduler):
+    """Successive halving on the folds; a trial that has reported its last fold is never stopped (Ray's rung at
+    ``max_t`` would otherwise stop every trial before its final result, leaving no complete trial)."""
+
+    def __init__(self, *args: Any, folds: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._folds = folds
+
+    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+        if result.get("final") or int(result.get("fold", 0)) >= self._folds:
+            return TrialScheduler.CONTINUE
+        return super().on_trial_result(tune_controller, trial, result)

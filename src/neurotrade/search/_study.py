@@ -38,14 +38,20 @@ def storage_url(home: Path, study: str, url: str | None = None) -> str:
     return f"sqlite:///{(study_dir(home, study) / STUDY_FILE).as_posix()}"
 
 
-def open_storage(url: str) -> Any:
-    """An Optuna RDB storage at ``url`` (its folder made for a SQLite file). A missing Optuna names the extra."""
+def require_optuna() -> Any:
+    """The ``optuna`` module, or an error naming the extra to install."""
     try:
         import optuna
     except ImportError as error:
         from neurotrade.cluster import missing_extra
 
         raise missing_extra("optuna", "tune", error) from error
+    return optuna
+
+
+def open_storage(url: str) -> Any:
+    """An Optuna RDB storage at ``url`` (its folder made for a SQLite file). A missing Optuna names the extra."""
+    optuna = require_optuna()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -59,7 +65,7 @@ def open_storage(url: str) -> Any:
 
 def load_study(home: Path, study: str, url: str | None = None) -> Any:
     """The stored Optuna study ``study``; a clear error naming the studies that exist when it does not."""
-    import optuna
+    optuna = require_optuna()
 
     storage = open_storage(storage_url(home, study, url))
     try:

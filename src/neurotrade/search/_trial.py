@@ -75,6 +75,22 @@ def excess_returns(run_dir: Path) -> list[float]:
     return [float(v) for v in values if math.isfinite(v)]
 
 
+def deflated(returns: list[float], trials: int) -> float | None:
+    """The deflated Sharpe ratio of per-bar excess returns over ``trials`` trials; None when it is undefined.
+
+    Examples
+    --------
+    >>> deflated([0.01, -0.02, 0.015, 0.0, 0.005], 1) is not None, deflated([0.0, 0.0, 0.0], 3)
+    (True, None)
+    """
+    from neurotrade import backtest
+
+    values = np.asarray(returns, dtype=np.float64)
+    if len(values) <= 2 or not np.isfinite(values).all() or np.ptp(values) == 0:
+        return None
+    return backtest.deflated_sharpe_ratio(values, max(1, int(trials)))
+
+
 def run_trial(
     config: dict[str, Any],
     *,
@@ -86,6 +102,7 @@ def run_trial(
     cpus: float,
     shared: tuple[str, Any] | None = None,
     track: tuple[str, str] | None = None,
+    dsr_trials: int | None = None,
 ) -> None:
     """Ray Tune's function trainable: run the trial ``config`` (Optuna's parameters and ``__trial``, its number)
     and report each fold, then the whole trial. ``shared`` is a feature cache key and its matrix, when no
@@ -125,6 +142,12 @@ def run_trial(
         tags = {"neurotrade.study": study, "neurotrade.trial": str(number)}
         tracking.log_run(result, uri, home=Path(home), parent_run_id=parent, tags=tags)
     aggregate = aggregate_summary(result.metrics)
+    returns = excess_returns(result.run_dir)
+    if dsr_trials is not None:
+        # Every trial deflated by the same count (the study's target plus what the ledger held when it began), so
+        # `objective: dsr` ranks trials by merit, not by how early they ran (the run's own DSR counts the trials
+        # before it). The study recomputes them all with its final count when it ends.
+        aggregate |= {"dsr": deflated(returns, dsr_trials), "trials_counted": dsr_trials}
     tune.report(
         {
             "objective": objective_value(aggregate, objective),
@@ -132,7 +155,7 @@ def run_trial(
             "final": True,
             "folds": folds,
             "aggregate": aggregate,
-            "excess_returns": excess_returns(result.run_dir),
+            "excess_returns": returns,
             "node": ray.get_runtime_context().get_node_id(),
             "seconds": time.perf_counter() - started,
             "run_dir": str(result.run_dir),

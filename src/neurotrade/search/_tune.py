@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from neurotrade._folds import ProgressCallback, ProgressEvent
 from neurotrade._workspace import resolve_home
 from neurotrade.config import Strategy, load_strategy
@@ -97,10 +99,9 @@ def tune(
     >>> outcome.complete + outcome.pruned  # doctest: +SKIP
     2
     """
-    import optuna
+    from neurotrade.search._study import require_optuna
 
-    from neurotrade.cluster import ray_session
-
+    optuna = require_optuna()
     spec = strategy if isinstance(strategy, Strategy) else load_strategy(strategy)
     if spec.search is None:
         raise ConfigError(
@@ -111,6 +112,36 @@ def tune(
     home_dir = resolve_home(home).resolve()  # Ray's workers (and Ray's own storage) need an absolute path
     name = study or spec.name
     say = progress or (lambda event: None)
+    # One tune per study at a time: a second would mark the first's running trials failed as if it had been killed.
+    study_dir(home_dir, name).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(study_dir(home_dir, name) / "tune.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConfigError(
+            f"another neurotrade tune of study {name!r} is running in this workspace; wait for it, or give this "
+            "one another --study NAME"
+        ) from None
+    try:
+        return _tune_locked(spec, search, home_dir, name, trials, workers, address, say, track, optuna)
+    finally:
+        lock.release()
+
+
+def _tune_locked(
+    spec: Strategy,
+    search: Any,
+    home_dir: Path,
+    name: str,
+    trials: int | None,
+    workers: int | None,
+    address: str | None,
+    say: ProgressCallback,
+    track: str | bool | None,
+    optuna: Any,
+) -> StudyOutcome:
+    from neurotrade.cluster import ray_session
+
     say(ProgressEvent("data", f"locating the final holdout ({search.holdout:.0%} of the history)"))
     holdout = locate_holdout(spec, home_dir)
     url = storage_url(home_dir, name, search.storage)
@@ -202,9 +233,9 @@ def _fit(
 ) -> None:
     from ray import tune
     from ray.tune.logger import JsonLoggerCallback
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
+    from ray.tune.schedulers import FIFOScheduler
 
-    from neurotrade.search._searcher import StudySearch, TrialProgress
+    from neurotrade.search._searcher import FoldHalving, FoldMedianRule, StudySearch, TrialProgress
 
     # Ray Tune's default TensorBoard/CSV/JSON loggers and its console tables are not ours to print: the study
     # is the record, and progress goes through the caller's callback.
@@ -216,12 +247,18 @@ def _fit(
     folds = getattr(spec.split, "folds", 1)
     scheduler: Any
     if search.pruner == "median" and folds > 1:
-        scheduler = MedianStoppingRule(
-            time_attr="fold", metric="objective", mode=mode, grace_period=1, min_samples_required=3
+        scheduler = FoldMedianRule(
+            time_attr="fold", metric="objective", mode=mode, grace_period=1, min_samples_required=3, folds=folds
         )
     elif search.pruner == "successive_halving" and folds > 1:
-        scheduler = ASHAScheduler(
-            time_attr="fold", metric="objective", mode=mode, max_t=folds, grace_period=1, reduction_factor=2
+        scheduler = FoldHalving(
+            time_attr="fold",
+            metric="objective",
+            mode=mode,
+            max_t=folds,
+            grace_period=1,
+            reduction_factor=2,
+            folds=folds,
         )
     else:
         scheduler = FIFOScheduler()
@@ -231,7 +268,10 @@ def _fit(
         space=distributions(spec),
         metric="objective",
         mode=mode,
-        sampler=optuna.samplers.TPESampler(seed=search.seed if search.seed is not None else spec.seed),
+        # Offset by the trials already in the study: a resumed study must not draw its first trials' values again.
+        sampler=optuna.samplers.TPESampler(
+            seed=(search.seed if search.seed is not None else spec.seed) + len(study.trials)
+        ),
         study_name=name,
         storage=storage,
         choices=indexed_choices(spec),
@@ -247,6 +287,7 @@ def _fit(
             cpus=search.cpus,
             shared=shared_features(spec, holdout, home, say),
             track=tracked,
+            dsr_trials=_dsr_trials(spec, study, holdout, home, remaining),
         ),
         {"cpu": search.cpus, "gpu": search.gpus},
     )
@@ -270,6 +311,14 @@ def _fit(
         ),
     )
     tuner.fit()
+
+
+def _dsr_trials(spec: Strategy, study: Any, holdout: Holdout, home: Path, remaining: int) -> int:
+    """The one trial count every trial of this invocation is deflated by: the study's trials so far and those to
+    come, or the ledger's count on the trials' data when it holds more (hand runs), plus the runs on the full data."""
+    from neurotrade.search._deflate import trials_counted
+
+    return trials_counted(study, spec, holdout, home) + remaining
 
 
 def shared_features(spec: Strategy, holdout: Holdout, home: Path, say: ProgressCallback) -> tuple[str, Any] | None:
