@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -131,3 +132,32 @@ def test_every_n_bars_retrains_on_schedule_and_a_retrain_cut_by_a_stop_is_starte
     assert all("every 60 bars" in s["note"] for s in switches)
     retrained = load_bundle(home / "models", switches[0]["bundle"])
     assert pd.Timestamp(retrained.documents["spec"]["data"]["end"]) == bars.index[START + 59] + pd.Timedelta("1D")
+
+
+class _Job:
+    """A retrain's result as the pool hands it back, done or not."""
+
+    def __init__(self, done: bool) -> None:
+        self.done = done
+
+    def ready(self) -> bool:
+        return self.done
+
+    def get(self) -> str:
+        assert self.done, "a live feed must not wait for a retrain"
+        return "drifty/1d_v9"
+
+
+def test_a_live_feed_never_waits_for_a_retrain_and_switches_once_it_is_done() -> None:
+    from neurotrade.config._live import RetrainSpec
+    from neurotrade.live._retrain import Retrainer
+
+    retrainer = Retrainer(RetrainSpec(every=1, delay=1), _spec("{}"), Path(), wait=False)
+    time = pd.Timestamp("2020-01-01", tz="UTC")
+    assert retrainer.after_step(10, time, pd.Timedelta("1D"), "trading", [], replay=True)
+    assert retrainer.due == 11 and retrainer.trigger[0] == "2020-01-02T00:00:00+00:00"
+    retrainer.job = _Job(done=False)
+    assert retrainer.before_step(11) is None and retrainer.before_step(12) is None  # not done: trades on, no wait
+    retrainer.job = _Job(done=True)
+    assert retrainer.before_step(13) == ("drifty/1d_v9", "retrained on the bars to 2020-01-01T00:00:00+00:00 "
+                                         "(every 1 bars)")  # fmt: skip
