@@ -3,13 +3,11 @@
     python benchmarks/run_workers.py [--strategy strategies/aapl_fuzzy_mlp.yaml] [--workers 2]
 
 All in one process, each run in a fresh workspace: an untimed run first (imports, numba's cache, the bundled bars),
-then the sequential run (workers=1, torch on every core), Ray's start-up (a local Ray over every core), the
-parallel run twice (the first also starts Ray's worker processes, which import neurotrade and torch: what one
-``neurotrade run --workers N`` pays; the second finds them started, as a session of several runs does). Each
-parallel run is checked equal to the sequential one (metrics.json, trades, weights). ``--mkl-default`` adds the
-sequential run with MKL's default partitioning of matrix products (what run did before it made them thread-count
-invariant), in a child process since the setting holds for a whole process. The load average is printed: on a
-shared machine the other processes' load inflates every time. A script, not a test.
+Ray's start-up (a local Ray over every core), a first parallel run (it also starts Ray's worker processes, which
+import neurotrade and torch: what one ``neurotrade run --workers N`` pays), then the sequential run (workers=1,
+torch on every core) and the parallel one alternated ``--repeat`` times, the best of each compared (a shared
+machine's other load only ever adds time). Every run is checked equal to the first parallel one (metrics.json,
+trades, weights). A script, not a test.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+HOMES: list[str] = []  # every run's workspace, removed at the end
 
 
 def timed_run(spec: Any, workers: int = 1) -> tuple[float, Any]:
@@ -32,6 +31,7 @@ def timed_run(spec: Any, workers: int = 1) -> tuple[float, Any]:
     from neurotrade.pipeline import run
 
     home = tempfile.mkdtemp(prefix="nt-bench-")
+    HOMES.append(home)
     started = time.perf_counter()
     result = run(spec, home=home, progress=False, workers=workers)
     return time.perf_counter() - started, result
@@ -52,17 +52,6 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def mkl_default_child(strategy: str) -> float:
-    """Seconds of the sequential run with MKL's default partitioning, in a child process."""
-    code = (
-        "import sys; sys.path.insert(0, 'benchmarks'); import run_workers as b; import neurotrade.pipeline as p\n"
-        "p.thread_invariant_products = lambda: False\n"
-        f"spec = b.load_spec({strategy!r}); b.timed_run(spec); print(b.timed_run(spec)[0])"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(done.stdout.split()[-1])
-
-
 def load_spec(strategy: str) -> Any:
     from neurotrade._examples import resolve_strategy
     from neurotrade.config import load_strategy
@@ -74,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strategy", default="strategies/aapl_fuzzy_mlp.yaml", help="strategy file or example")
     parser.add_argument("--workers", type=int, default=2, help="trainings at once in the parallel runs")
-    parser.add_argument("--mkl-default", action="store_true", help="also time MKL's default partitioning")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each kind, alternated; the best counts")
     args = parser.parse_args()
 
     import logging
@@ -89,32 +78,46 @@ def main() -> None:
     seeds = len(spec.training.seeds or [spec.seed])
     print(
         f"{spec.name}: {spec.split.folds} folds x {seeds} seed(s), {spec.training.epochs} epochs max, on "
-        f"{available_cores()} cores (torch {torch.get_num_threads()} threads)\n"
+        f"{available_cores()} cores (torch {torch.get_num_threads()} threads); best of {args.repeat}, alternated\n"
     )
     timed_run(spec)  # untimed: first imports, numba's cache, the bundled bars read once per process
-    sequential, reference = timed_run(spec)
-    rows = [("workers 1 (sequential, this process)", sequential, load(), "")]
-    if args.mkl_default:
-        rows.append(("workers 1, MKL default partitioning", mkl_default_child(args.strategy), load(), ""))
+    times: dict[str, list[float]] = {"sequential": [], "parallel": []}
+    loads: list[str] = []
     started = time.perf_counter()
     with ray_session():
         ray_start = time.perf_counter() - started
-        rows.append(("Ray start-up (local, every core)", ray_start, load(), ""))
-        for label in ("first: starts Ray's workers", "second: workers started"):
+        first, reference = timed_run(spec, workers=args.workers)  # also starts Ray's worker processes
+        same = [True]
+        for _ in range(args.repeat):
+            seconds, result = timed_run(spec)
+            times["sequential"].append(seconds)
+            same.append(identical(result, reference))
             seconds, result = timed_run(spec, workers=args.workers)
-            same = "identical" if identical(reference, result) else "DIFFERENT"
-            rows.append((f"workers {args.workers} ({label})", seconds, load(), same))
-    print(f"{'run':<44} {'wall s':>8} {'seq / this':>10}  {'load':<9} results")
-    for label, seconds, loadavg, same in rows:
+            times["parallel"].append(seconds)
+            same.append(identical(result, reference))
+            loads.append(load())
+    sequential, parallel = min(times["sequential"]), min(times["parallel"])
+    rows = [
+        ("workers 1 (sequential, this process)", sequential, ", ".join(f"{t:.1f}" for t in times["sequential"])),
+        (f"workers {args.workers} (Ray's workers started)", parallel, ", ".join(f"{t:.1f}" for t in times["parallel"])),
+        (f"workers {args.workers}, first run (starts Ray's workers)", first, ""),
+        ("Ray start-up (local, every core)", ray_start, ""),
+    ]
+    print(f"{'run':<48} {'wall s':>7} {'seq / this':>10}  every run")
+    for label, seconds, each in rows:
         ratio = "" if label.startswith("Ray") else f"{sequential / seconds:.2f}x"
-        print(f"{label:<44} {seconds:>8.1f} {ratio:>10}  {loadavg:<9} {same}")
-    first = rows[-2][1]
+        print(f"{label:<48} {seconds:>7.1f} {ratio:>10}  {each}")
     print(
-        f"\nworkers {args.workers} including Ray's start-up: {ray_start + first:.1f} s "
-        f"({sequential / (ray_start + first):.2f}x the sequential run)"
+        f"\none neurotrade run --workers {args.workers} (Ray's start-up and its workers' included): "
+        f"{ray_start + first:.1f} s, {sequential / (ray_start + first):.2f}x the sequential run"
     )
+    print(f"every result identical to the first parallel run's: {all(same)}; load average: {', '.join(loads)}")
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "src"))
-    main()
+    try:
+        main()
+    finally:
+        for home in HOMES:
+            shutil.rmtree(home, ignore_errors=True)

@@ -3,9 +3,9 @@ results bit for bit on the CPU (metrics.json, every parquet of the run folder, t
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-from neurotrade._parallel import Job, thread_invariant_products, train_in_parallel
+from neurotrade._parallel import Job, train_in_parallel
 from neurotrade._threads import available_cores
 from neurotrade.cli import main
 from neurotrade.config import parse_strategy
@@ -77,48 +77,33 @@ def test_a_missing_ray_names_the_extra(tmp_path: Path, monkeypatch) -> None:
         run(parse_strategy(ONE_SYMBOL), home=tmp_path, progress=False, workers=2)
 
 
-def test_matrix_products_do_not_depend_on_the_thread_count() -> None:
-    """Why a task on 1 thread equals a run on every core: with MKL's products cut by rows only, every layer's
-    outputs and gradients are the same on any thread count (by default the shapes below differ in the last bit)."""
-    assert thread_invariant_products()
-    before = torch.get_num_threads()
-    g = torch.Generator().manual_seed(0)
-    try:
-        for dtype in (torch.float32, torch.float64):
-            for rows, (n_in, n_out) in itertools.product((5, 7, 100, 261, 783), ((1, 64), (64, 32), (128, 128))):
-                layer = torch.nn.Linear(n_in, n_out).to(dtype)
-                x = torch.randn(rows, n_in, generator=g, dtype=dtype, requires_grad=True)
-                seen = []
-                for threads in (1, 2, 3, 4):
-                    torch.set_num_threads(threads)
-                    layer.zero_grad()
-                    x.grad = None
-                    y = layer(x)
-                    y.pow(2).sum().backward()
-                    seen.append([y.detach().clone(), layer.weight.grad.clone(), x.grad.clone()])
-                for other in seen[1:]:
-                    assert all(torch.equal(a, b) for a, b in zip(seen[0], other, strict=True)), (dtype, rows, n_in)
-    finally:
-        torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[Any]:
-    """A local Ray with 2 CPUs for the whole module, shut down after it."""
+    """A local Ray with 2 CPUs for the rest of the module, shut down after it; torch on every core meanwhile, as a
+    user's run has it (the test session runs on one thread), so that each task gets 1 CPU but more threads."""
     from neurotrade.cluster import ray_session
 
-    with ray_session(cpus=2) as ray:
-        yield ray
-
-
-def on_every_core(spec_text: str, home: Path, **options: Any) -> RunResult:
-    """The sequential run as a user gets it: torch on every core (the test session runs on one thread)."""
     before = torch.get_num_threads()
     torch.set_num_threads(available_cores())
     try:
-        return run(parse_strategy(spec_text), home=home, progress=False, **options)
+        with ray_session(cpus=2) as ray:
+            yield ray
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_task_computes_on_the_threads_of_the_run(ray_local) -> None:
+    """Why a parallel run equals the sequential one: a training's floats depend on its thread count (MKL's
+    products, oneDNN's convolutions, LayerNorm), so each task computes on the run's own count, not on its share of
+    the cores, its OpenMP threads waiting passively rather than spinning when they outnumber its CPUs."""
+
+    def probe(**kwargs: Any) -> tuple[int, str | None]:  # defined here, so Ray ships it by value
+        return torch.get_num_threads(), os.environ.get("OMP_WAIT_POLICY")
+
+    tally, jobs = SimpleNamespace(done=0, total=1, say=lambda event: None), [Job(1, 0), Job(1, 1)]
+    seen = train_in_parallel(probe, jobs, shared={}, workers=2, address=None, tally=tally, per_job=1, folds=2)
+    threads = available_cores()
+    assert seen == [(threads, "PASSIVE" if threads > 1 else None)] * 2
 
 
 def assert_identical(one: RunResult, other: RunResult) -> None:
@@ -138,11 +123,10 @@ def assert_identical(one: RunResult, other: RunResult) -> None:
 def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
     seen: dict[str, list[tuple[int, dict[str, Any]]]] = {"sequential": [], "parallel": []}
     events: list[ProgressEvent] = []
-    sequential = on_every_core(
-        ONE_SYMBOL, tmp_path / "a", on_fold=lambda k, summary: seen["sequential"].append((k, summary))
-    )
+    spec = parse_strategy(ONE_SYMBOL)
+    sequential = run(spec, home=tmp_path / "a", progress=False, on_fold=lambda k, s: seen["sequential"].append((k, s)))
     parallel = run(
-        parse_strategy(ONE_SYMBOL),
+        spec,
         home=tmp_path / "b",
         progress=events.append,
         workers=2,
@@ -156,12 +140,14 @@ def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, tmp_path: P
     assert counted == sorted(counted) and counted[-1] == events[-1].total == 2 * 2 * 3
     finished = [e.done for e in events if "trained (" in e.message]  # the epochs of those still training count too
     assert len(finished) == 4 and all(done >= 3 * n for n, done in enumerate(finished, 1)) and finished[-1] == 12
-    assert "2 at once with 1 CPU(s) each" in next(e.message for e in events if "on Ray" in e.message)
+    start = next(e.message for e in events if "on Ray" in e.message)
+    assert f"2 at once with 1 CPU(s) and {available_cores()} thread(s) each" in start
 
 
 def test_a_universe_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
-    sequential = on_every_core(UNIVERSE, tmp_path / "a")
-    parallel = run(parse_strategy(UNIVERSE), home=tmp_path / "b", progress=False, workers=2)
+    spec = parse_strategy(UNIVERSE)
+    sequential = run(spec, home=tmp_path / "a", progress=False)
+    parallel = run(spec, home=tmp_path / "b", progress=False, workers=2)
     assert_identical(sequential, parallel)
 
 

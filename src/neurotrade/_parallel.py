@@ -6,17 +6,19 @@ their results are back in (seed, fold) order. What they read (the bars, the feat
 universe's :class:`~neurotrade._universe.UniverseData`) is put in Ray's object store once and passed by reference;
 what comes back is each training's record (its model, scaler, decisions and backtests: ~200 KB a fold).
 
-Equal to the sequential run bit for bit on the CPU, though a task computes on ``cores // N`` threads where a run
-alone uses every core. The one thing that computed differently with the thread count was MKL's matrix product
-(torch's ``Linear`` on the CPU), found by comparing every layer's outputs and gradients on 1 and 2 threads: by
-default MKL shares a product's output among its threads in tiles over both dimensions, the tiles depend on the
-thread count, and some elements came out one bit apart (a batch of 5 to 7 rows in float32 training, 261 rows in
-float64 inference; training then carries the difference on). Shared by rows only (MKL's ``num_stripes`` = 1:
-each sample's outputs computed whole by one thread), the products were identical on 1, 2, 3, 4 and 8 threads, in
-float32 and float64, forward and backward (``tests/test_run_workers.py`` checks it). MKL's strict reproducibility
-mode (``MKL_CBWR=AUTO,STRICT``) did not make them so. :func:`thread_invariant_products` sets it in every process
-that trains: the run's own (``run`` calls it, whatever ``workers``) and each task's. On 1 thread it changes
-nothing; on several, a run's numbers can differ in the last bits from those of a version before it.
+Equal to the sequential run bit for bit on the CPU because each task computes on as many threads as the run's own
+process (torch's count, every pool sized to it), not on its share of the cores: a training's floats depend on its
+thread count. Found by comparing every layer's outputs and gradients on 1 to 4 threads: MKL shares a product among
+its threads in tiles that depend on their number, and some elements came out one bit apart (a last batch of 35
+rows in float32 training, 261 rows in float64 inference; training then carries it on), as did oneDNN's
+convolutions and torch's own LayerNorm; no setting of MKL (strict reproducibility ``MKL_CBWR``, one stripe) made
+every layer thread-count invariant. So N tasks hold more threads than their CPUs, and their OpenMP threads wait
+passively (``OMP_WAIT_POLICY=PASSIVE``) instead of spinning: on 2 cores, two processes training a small MLP for
+3,000 steps on 2 threads each took 92-150 s spinning and 2.3-4.8 s passive (on 1 thread each: 2.6-4.4 s). The
+sequential path is left as it was.
+
+On a cluster (``address``) each task writes its checkpoints on the node that trains it, under the workspace's
+path: ``resume`` continues them only where that path is shared.
 
 The library never prints: a task's progress (each epoch) is sent to a small actor the driver drains while it
 waits, so the progress bar and its ETA advance as the tasks train; what a task logs is replayed by the driver's
@@ -25,8 +27,8 @@ loggers when its result arrives.
 
 from __future__ import annotations
 
-import ctypes
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ from typing import Any, TypeVar
 
 from neurotrade.errors import ConfigError
 
-__all__ = ["Job", "check_workers", "thread_invariant_products", "train_folds", "train_in_parallel"]
+__all__ = ["Job", "check_workers", "train_folds", "train_in_parallel"]
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +55,6 @@ class Job:
     seed: int
     fold: int
     kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-_INVARIANT: bool | None = None  # whether this process's matrix products were made thread-count invariant
-
-
-def thread_invariant_products() -> bool:
-    """Make MKL's matrix products in this process independent of the thread count (see the module docstring):
-    one stripe, so a product's output is shared among threads by rows only. Returns whether it could (torch built
-    with MKL, whose service function it calls); elsewhere a product may still depend on the thread count.
-
-    Examples
-    --------
-    >>> thread_invariant_products() in (True, False)
-    True
-    """
-    global _INVARIANT
-    if _INVARIANT is not None:
-        return _INVARIANT
-    import torch
-
-    _INVARIANT = False
-    if torch.backends.mkl.is_available():
-        # torch links MKL into its CPU library; mkl_set_num_stripes is MKL's name for this service function.
-        for library in sorted((Path(torch.__file__).parent / "lib").glob("*torch_cpu.*")):
-            try:
-                set_stripes = ctypes.CDLL(str(library)).mkl_serv_set_num_stripes
-            except (OSError, AttributeError):
-                continue
-            set_stripes.argtypes, set_stripes.restype = [ctypes.c_int], None
-            set_stripes(1)
-            _INVARIANT = True
-            break
-    if not _INVARIANT:
-        log.debug("torch's MKL was not found: matrix products may depend on the thread count")
-    return _INVARIANT
 
 
 def check_workers(workers: int, address: str | None = None) -> None:
@@ -236,6 +203,8 @@ def train_in_parallel(
     check_workers(workers, address)
     if not jobs:
         return []
+    import torch
+
     from neurotrade._folds import ProgressEvent
     from neurotrade._threads import available_cores
     from neurotrade.cluster import ray_session, task_environment
@@ -257,14 +226,18 @@ def train_in_parallel(
         at_once = min(workers, len(jobs))
         cpus = _cpus_per_task(ray, cpus_seen, at_once)
         gpus = min(1.0, float(resources.get("GPU", 0.0)) / at_once)
+        threads = torch.get_num_threads()  # what a training computes with here: the same there (module docstring)
+        environment = task_environment(threads)
+        if threads > cpus:
+            environment["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
         task = ray.remote(_train_task).options(
-            num_cpus=cpus, num_gpus=gpus, runtime_env={"env_vars": task_environment(cpus)}, name="neurotrade.fold"
+            num_cpus=cpus, num_gpus=gpus, runtime_env={"env_vars": environment}, name="neurotrade.fold"
         )
         tally.say(
             ProgressEvent(
                 "train",
-                f"training {len(jobs)} (seed, fold) pairs on Ray, {at_once} at once with {cpus} CPU(s) each"
-                + (f" and {gpus:g} GPU" if gpus else ""),
+                f"training {len(jobs)} (seed, fold) pairs on Ray, {at_once} at once with {cpus} CPU(s) and "
+                f"{threads} thread(s) each" + (f" and {gpus:g} GPU" if gpus else ""),
             )
         )
         names = list(shared)
@@ -343,7 +316,6 @@ def _train_task(
     from neurotrade._threads import configure_threads
 
     configure_threads()  # NEUROTRADE_THREADS from the task's environment: a worker reused by Ray is resized too
-    thread_invariant_products()
 
     def say(event: Any) -> None:
         events.push.remote(job, event)  # not awaited: the training does not wait on the driver

@@ -36,7 +36,7 @@ from neurotrade._folds import (
     train_fold,
     write_run_folder,
 )
-from neurotrade._parallel import check_workers, thread_invariant_products, train_folds
+from neurotrade._parallel import check_workers, train_folds
 from neurotrade._resume import claim_checkpoints, run_identity
 from neurotrade._stages import (
     check_primary_sides,
@@ -145,8 +145,8 @@ def run(
         warning: the run is saved either way, and ``tracked`` says whether it was logged.
     workers
         How many (seed, fold) trainings run at once. 1 (default): one after another, in this process. N > 1: as
-        Ray tasks (``pip install 'neurotrade[tune]'``) with ``cores // N`` threads each; the results equal the
-        sequential run's bit for bit on the CPU (:mod:`neurotrade._parallel`).
+        Ray tasks (``pip install 'neurotrade[tune]'``), ``cores // N`` CPUs each, computing on this process's
+        thread count: the results equal the sequential run's bit for bit on the CPU (:mod:`neurotrade._parallel`).
     address
         The Ray cluster the tasks run on with ``workers`` > 1 (``auto``, ``HOST:PORT``); default: a local Ray.
 
@@ -190,7 +190,6 @@ def _run(
 ) -> RunResult:
     tally = _Tally(shown)
     say = tally.say
-    thread_invariant_products()  # here as in every Ray task, so that workers=N trains exactly as workers=1
     if spec.data.is_universe:
         from neurotrade._universe import run_universe
 

@@ -101,9 +101,9 @@ def run_command(
         typer.Option(
             "--workers",
             metavar="N",
-            help="Train N (seed, fold) pairs at once as Ray tasks, cores / N threads each (needs pip install "
-            "'neurotrade\\[tune]'); the results equal the sequential run's bit for bit on the CPU. Default: 1, one "
-            "after another without Ray.",
+            help="Train N (seed, fold) pairs at once as Ray tasks, cores / N CPUs each (needs pip install "
+            "'neurotrade\\[tune]'); each computes on this run's thread count (--threads), so the results equal the "
+            "sequential run's bit for bit on the CPU. Default: 1, one after another without Ray.",
         ),
     ] = 1,
     address: Annotated[
