@@ -79,20 +79,26 @@ def test_a_missing_ray_names_the_extra(tmp_path: Path, monkeypatch) -> None:
 
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[Any]:
-    """A local Ray with 2 CPUs for the rest of the module, shut down after it; torch on every core meanwhile, as a
-    user's run has it (the test session runs on one thread), so that each task gets 1 CPU but more threads."""
+    """A local Ray with 2 CPUs for the rest of the module, shut down after it."""
     from neurotrade.cluster import ray_session
 
+    with ray_session(cpus=2) as ray:
+        yield ray
+
+
+@pytest.fixture
+def every_core() -> Iterator[int]:
+    """torch on every core, as a user's run has it (the test session runs on one thread): each task then gets 1 of
+    Ray's 2 CPUs but computes on more threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(available_cores())
     try:
-        with ray_session(cpus=2) as ray:
-            yield ray
+        yield available_cores()
     finally:
         torch.set_num_threads(before)
 
 
-def test_a_task_computes_on_the_threads_of_the_run(ray_local) -> None:
+def test_a_task_computes_on_the_threads_of_the_run(ray_local, every_core: int) -> None:
     """Why a parallel run equals the sequential one: a training's floats depend on its thread count (MKL's
     products, oneDNN's convolutions, LayerNorm), so each task computes on the run's own count, not on its share of
     the cores, its OpenMP threads waiting passively rather than spinning when they outnumber its CPUs."""
@@ -102,8 +108,7 @@ def test_a_task_computes_on_the_threads_of_the_run(ray_local) -> None:
 
     tally, jobs = SimpleNamespace(done=0, total=1, say=lambda event: None), [Job(1, 0), Job(1, 1)]
     seen = train_in_parallel(probe, jobs, shared={}, workers=2, address=None, tally=tally, per_job=1, folds=2)
-    threads = available_cores()
-    assert seen == [(threads, "PASSIVE" if threads > 1 else None)] * 2
+    assert seen == [(every_core, "PASSIVE" if every_core > 1 else None)] * 2
 
 
 def assert_identical(one: RunResult, other: RunResult) -> None:
@@ -120,7 +125,7 @@ def assert_identical(one: RunResult, other: RunResult) -> None:
     assert (one.bundle.path / weights).read_bytes() == (other.bundle.path / weights).read_bytes()
 
 
-def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
+def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, every_core: int, tmp_path: Path) -> None:
     seen: dict[str, list[tuple[int, dict[str, Any]]]] = {"sequential": [], "parallel": []}
     events: list[ProgressEvent] = []
     spec = parse_strategy(ONE_SYMBOL)
@@ -141,10 +146,12 @@ def test_one_symbol_in_parallel_equals_the_sequential_run(ray_local, tmp_path: P
     finished = [e.done for e in events if "trained (" in e.message]  # the epochs of those still training count too
     assert len(finished) == 4 and all(done >= 3 * n for n, done in enumerate(finished, 1)) and finished[-1] == 12
     start = next(e.message for e in events if "on Ray" in e.message)
-    assert f"2 at once with 1 CPU(s) and {available_cores()} thread(s) each" in start
+    assert f"2 at once with 1 CPU(s) and {every_core} thread(s) each" in start
 
 
 def test_a_universe_in_parallel_equals_the_sequential_run(ray_local, tmp_path: Path) -> None:
+    """The universe's own path through Ray (its UniverseData shared, pooled folds back in order), on the session's
+    one thread: the thread count is the test above's, and the same code passes it on."""
     spec = parse_strategy(UNIVERSE)
     sequential = run(spec, home=tmp_path / "a", progress=False)
     parallel = run(spec, home=tmp_path / "b", progress=False, workers=2)

@@ -223,7 +223,7 @@ def train_in_parallel(
                 cpus_seen,
                 cpus_seen,
             )
-        at_once = min(workers, len(jobs))
+        at_once = max(1, min(workers, len(jobs), cpus_seen))  # Ray runs no more than its CPUs at once
         cpus = _cpus_per_task(ray, cpus_seen, at_once)
         gpus = min(1.0, float(resources.get("GPU", 0.0)) / at_once)
         threads = torch.get_num_threads()  # what a training computes with here: the same there (module docstring)
