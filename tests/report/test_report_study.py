@@ -9,15 +9,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
 
-optuna = pytest.importorskip("optuna")
-
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
-from optuna.trial import TrialState, create_trial  # noqa: E402
-
-from neurotrade.errors import StoreError  # noqa: E402
-from neurotrade.report import write_study_report  # noqa: E402
+from neurotrade.errors import StoreError
+from neurotrade.report import write_study_report
 
 DISTRIBUTIONS = {
     "training.learning_rate": FloatDistribution(1e-4, 1e-2, log=True),

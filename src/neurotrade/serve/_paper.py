@@ -2,9 +2,9 @@
 (format 1: a ``meta`` table, and a ``steps`` table with one row per committed bar: ISO time, equity, cash and the
 positions as JSON).
 
-TODO(issue 13): ``neurotrade.live`` is being written alongside this module and its ``SessionStore`` opens the
-database read-write (it creates the tables), which an API must not do to a session a paper loop is writing. Once
-``live/`` exposes a read-only reader of its state, call it here instead of these queries.
+``live.SessionStore(read_only=True)`` reads a whole session; the API needs two narrow views of it (the last
+positions, and a page of the equity curve with LIMIT/OFFSET) on every request, so it queries the ``steps`` table
+itself, against the format ``live`` writes (``FORMAT`` is live's own constant).
 
 The database is opened read-only (``mode=ro``): the API never writes a session's state, and a paper loop writing
 it at the same time (WAL) keeps its one transaction per bar.
@@ -18,12 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from neurotrade.live._state import FORMAT  # the state format this reader knows: the one the paper loop writes
 from neurotrade.serve._errors import ApiError
 from neurotrade.serve._plain import plain
 
 STATE_FILE = "state.sqlite"
-# The state format this reader knows (``neurotrade.live._state.FORMAT``).
-FORMAT = 1
 
 
 def sessions(home: Path) -> list[dict[str, Any]]:
