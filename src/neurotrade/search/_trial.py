@@ -46,20 +46,16 @@ def objective_value(summary: dict[str, Any], objective: str) -> float:
 
 
 def aggregate_summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    """A run's out-of-sample aggregate in the study's terms (see ``neurotrade.search._study``)."""
+    """A run's out-of-sample aggregate in the study's terms (see ``neurotrade.search._study``): the fold summary's
+    numbers (``pipeline._summary``) over the whole chained window, with buy-and-hold's return, the drawdown and
+    the run's own DSR and trial count."""
+    from neurotrade.pipeline import _summary
+
     aggregate = metrics["aggregate"]
     strategy, held = aggregate["strategy"], aggregate["buy_and_hold"]
-    classification = aggregate.get("classification", {})
-    sharpe, bench = strategy.get("sharpe"), held.get("sharpe")
-    return {
-        "sharpe": sharpe,
-        "buy_and_hold_sharpe": bench,
-        "excess_sharpe": None if sharpe is None or bench is None else sharpe - bench,
-        "total_return": strategy.get("total_return"),
+    return _summary(strategy, held, aggregate.get("classification", {})) | {
         "buy_and_hold_return": held.get("total_return"),
         "max_drawdown": strategy.get("max_drawdown"),
-        "log_loss": classification.get("log_loss"),
-        "accuracy": classification.get("accuracy"),
         "dsr": strategy.get("deflated_sharpe_excess"),
         "trials_counted": strategy.get("trials"),
     }
