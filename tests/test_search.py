@@ -192,8 +192,9 @@ def test_confirm_of_an_unknown_study_lists_the_known_ones(searched: tuple[Path, 
     from neurotrade.errors import StoreError
 
     home, _ = searched
-    with pytest.raises(StoreError, match=r"no study named 'plantd'.*planted"):
+    with pytest.raises(StoreError, match=r"no study named 'plantd'.*studies in this workspace: planted$"):
         confirm("plantd", home=home)
+    assert not (home / "studies" / "plantd").exists()  # asking about a study does not create it
     assert np.isfinite(load_study(home, "planted").best_value)
 
 

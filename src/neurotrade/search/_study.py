@@ -67,13 +67,18 @@ def load_study(home: Path, study: str, url: str | None = None) -> Any:
     """The stored Optuna study ``study``; a clear error naming the studies that exist when it does not."""
     optuna = require_optuna()
 
+    def missing() -> StoreError:
+        known = sorted(p.name for p in (home / "studies").glob("*") if (p / STUDY_FILE).is_file())
+        listed = f"; studies in this workspace: {', '.join(known)}" if known else ""
+        return StoreError(f"no study named {study!r} in {storage_url(home, study, url)}{listed}")
+
+    if url is None and not (study_dir(home, study) / STUDY_FILE).is_file():
+        raise missing()  # opening the default storage would create an empty one
     storage = open_storage(storage_url(home, study, url))
     try:
         return optuna.load_study(study_name=study, storage=storage)
     except KeyError:
-        known = sorted(p.name for p in (home / "studies").glob("*") if (p / STUDY_FILE).is_file())
-        listed = f"; studies in this workspace: {', '.join(known)}" if known else ""
-        raise StoreError(f"no study named {study!r} in {storage_url(home, study, url)}{listed}") from None
+        raise missing() from None
 
 
 def finished(study: Any) -> tuple[list[Any], list[Any], list[Any]]:
