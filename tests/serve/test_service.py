@@ -147,3 +147,9 @@ def test_key_commands(tmp_path: Path) -> None:
     assert again.returncode == 2 and "no active key" in again.stderr
     bad = neurotrade(tmp_path, "serve", "key", "create", "--name", "")
     assert bad.returncode == 2 and "key name" in bad.stderr
+
+
+def test_bad_server_settings_are_the_users_error_naming_option_and_variable(tmp_path: Path) -> None:
+    bad = neurotrade(tmp_path, "serve", "--ray", "not an address")
+    assert bad.returncode == 2 and "ray_address" in bad.stderr and "NEUROTRADE_SERVE_RAY_ADDRESS" in bad.stderr
+    assert "Traceback" not in bad.stderr and "bug" not in bad.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,10 @@ from rich.table import Table
 
 from neurotrade.cli._app import app
 from neurotrade.cli._context import console, err_console, state
+from neurotrade.errors import ConfigError
+
+if TYPE_CHECKING:
+    from neurotrade.serve import ServeSettings
 
 serve_app = typer.Typer(
     help="Serve the workspace as a REST API (needs pip install 'neurotrade[serve]'); manage its API keys.",
@@ -43,6 +47,25 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _settings(ctx: typer.Context, **options: object) -> ServeSettings:
+    """The server's settings from its environment and command-line options; a bad value is the user's error."""
+    from pydantic import ValidationError
+
+    from neurotrade.serve import ServeSettings
+    from neurotrade.serve._settings import ENV_PREFIX
+
+    try:
+        settings = ServeSettings.from_env(home=state(ctx).home, environ={**os.environ})
+        return ServeSettings.model_validate({**settings.model_dump(), **options})
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{err['loc'][0]} (its option, or {ENV_PREFIX}{str(err['loc'][0]).upper()}): {err['msg']}, got "
+            f"{err.get('input')!r}"
+            for err in e.errors()
+        )
+        raise ConfigError(f"the server's settings are not valid: {problems}") from e
+
+
 @serve_app.callback()
 def serve_command(
     ctx: typer.Context,
@@ -52,6 +75,15 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker processes (uvicorn's).")] = 1,
     jobs: Annotated[int, typer.Option(min=1, max=64, help="Jobs (training, backtests, searches) run at once.")] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="A running Ray cluster (auto or HOST:PORT, see `ray start --head`): jobs send a run's trainings and "
+            "a search's trials there. Default: runs train in the job's process, searches start a local Ray.",
+        ),
+    ] = None,
     ssl_certfile: Annotated[
         str | None, typer.Option(help="TLS certificate (PEM): serve HTTPS, so keys never cross a network in clear.")
     ] = None,
@@ -73,10 +105,9 @@ def serve_command(
     _require_extra()
     import uvicorn
 
-    from neurotrade.serve import Database, ServeSettings, list_keys
+    from neurotrade.serve import Database, list_keys
 
-    settings = ServeSettings.from_env(home=state(ctx).home, environ={**os.environ})
-    settings = settings.model_copy(update={"max_jobs": jobs, "docs": docs})
+    settings = _settings(ctx, max_jobs=jobs, docs=docs, **({"ray_address": ray} if ray is not None else {}))
     if not any(k.revoked_at is None for k in list_keys(Database(settings.database))):
         err_console.print(
             "[yellow]warning:[/] no API key yet: every endpoint but /health will answer 401. Create one with "
@@ -113,9 +144,9 @@ def key_create(
     ] = "default",
 ) -> None:
     """Create an API key and print it: it is shown this once and kept only as a salted hash."""
-    from neurotrade.serve import Database, ServeSettings, create_key
+    from neurotrade.serve import Database, create_key
 
-    settings = ServeSettings.from_env(home=state(ctx).home)
+    settings = _settings(ctx)
     key = create_key(Database(settings.database), name)
     console.print(key, highlight=False, soft_wrap=True)
     err_console.print(
@@ -128,9 +159,9 @@ def key_create(
 @key_app.command("list")
 def key_list(ctx: typer.Context) -> None:
     """List the keys (ids, names, when made or revoked; never the keys themselves)."""
-    from neurotrade.serve import Database, ServeSettings, list_keys
+    from neurotrade.serve import Database, list_keys
 
-    settings = ServeSettings.from_env(home=state(ctx).home)
+    settings = _settings(ctx)
     keys = list_keys(Database(settings.database))
     if not keys:
         console.print("No API keys yet: create one with `neurotrade serve key create`.")
@@ -147,9 +178,9 @@ def key_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id: the 12 hex digits after nt_ (see `key list`).")],
 ) -> None:
     """Revoke a key: the server refuses it from the next request on."""
-    from neurotrade.serve import Database, ServeSettings, revoke_key
+    from neurotrade.serve import Database, revoke_key
 
-    settings = ServeSettings.from_env(home=state(ctx).home)
+    settings = _settings(ctx)
     info = revoke_key(Database(settings.database), key_id)
     console.print(f"revoked {escape(info.key_id)} ({escape(info.name)})", highlight=False)
 

@@ -1,4 +1,5 @@
-"""Jobs: training runs, backtests and searches queued in the server database and run by worker processes.
+"""Jobs: training runs, backtests and searches queued in the server database and run by worker processes, which
+send a run's trainings and a search's trials to Ray when the server was started with ``--ray ADDRESS``.
 
 A job's life: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` | ``cancelled``. A job still ``running`` when
 its server died (kill -9, power cut) is marked ``interrupted`` by the next supervisor that starts, never dropped;
@@ -400,7 +401,8 @@ class Supervisor:
         out.write(f"--- attempt {job.attempts}{how} started {_now()} ---\n".encode())
         out.flush()
         threads = self.settings.job_threads or thread_budget(self.settings.max_jobs)
-        env = {**os.environ, "NEUROTRADE_HOME": str(self.settings.home), "NEUROTRADE_THREADS": str(threads)}
+        # The job reads the server's settings (workspace, Ray address) back from its environment.
+        env = {**os.environ, **self.settings.to_env(), "NEUROTRADE_THREADS": str(threads)}
         command = [sys.executable, "-m", "neurotrade.serve._runner", str(folder)]
         if job.resume:
             command.append("--resume")

@@ -1,9 +1,11 @@
 """The process that runs one job: ``python -m neurotrade.serve._runner JOB_DIR [--resume]``.
 
-It reads ``job.json`` and ``strategy.yaml`` from the job's folder, calls the library (``neurotrade.run``,
-``backtest_bundle`` or ``search.tune``), logs to its stderr (the supervisor points it at ``log.txt``), reports
-progress in ``progress.json`` and writes ``result.json``. Exit codes follow the CLI's: 0 done, 2 the user's error
-(the message is in ``result.json``), 1 a bug.
+It reads ``job.json`` and ``strategy.yaml`` from the job's folder and the server's settings from its environment,
+calls the library (``neurotrade.run``, ``backtest_bundle`` or ``search.tune``; a run's trainings and a search's
+trials on the server's Ray cluster when it has one, a backtest's bar-by-bar replay always here), logs to its
+stderr (the supervisor points it at ``log.txt``), reports progress in ``progress.json`` and writes
+``result.json``. Exit codes follow the CLI's: 0 done, 2 the user's error (the message is in ``result.json``), 1 a
+bug.
 
 It watches its parent, the server: when the server dies (kill -9 included) this process kills its own process
 group, so nothing keeps training for a job the next server marks interrupted.
@@ -71,12 +73,25 @@ class _Progress:
             _write_json(self.path, {"stage": "replay", "message": "replaying bars", "done": done, "total": total})
 
 
+def _cluster_cpus(address: str) -> int:
+    """How many (seed, fold) trainings the cluster at ``address`` runs at once: its CPUs (at least 2, so the run
+    goes to Ray rather than staying in this process)."""
+    from neurotrade.cluster import ray_session
+
+    with ray_session(address) as ray:
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+    log.info("Ray at %s has %d CPU(s): training up to that many (seed, fold) pairs at once there", address, cpus)
+    return max(2, cpus)
+
+
 def run_job(folder: Path, *, resume: bool) -> dict[str, Any]:
     """Run the job in ``folder`` and return its result (JSON-safe)."""
     from neurotrade.config import parse_strategy
+    from neurotrade.serve._settings import ServeSettings
 
     job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
-    home = Path(os.environ["NEUROTRADE_HOME"])
+    settings = ServeSettings.from_env()  # the supervisor passed the server's settings in the environment
+    home, address = settings.home, settings.ray_address
     text = (folder / "strategy.yaml").read_text(encoding="utf-8")
     # Relative data paths are the workspace's, as when the strategy was checked at submission.
     spec = parse_strategy(text, source="strategy.yaml", base_dir=home)
@@ -85,7 +100,11 @@ def run_job(folder: Path, *, resume: bool) -> dict[str, Any]:
     if kind == "run":
         from neurotrade.pipeline import run
 
-        result = run(spec, home=home, progress=progress, resume=resume)
+        workers = params.get("workers") or (_cluster_cpus(address) if address else 1)
+        if address and workers == 1:
+            log.info("workers 1 asked: training here, one fold after another, not on Ray at %s", address)
+        where = address if workers > 1 else None
+        result = run(spec, home=home, progress=progress, resume=resume, workers=workers, address=where)
         aggregate = result.metrics.get("aggregate", {})
         run_name = f"{spec.name}/{result.run_dir.name}"
         return {
@@ -96,6 +115,8 @@ def run_job(folder: Path, *, resume: bool) -> dict[str, Any]:
             "classification": {
                 k: aggregate.get("classification", {}).get(k) for k in ("samples", "accuracy", "log_loss")
             },
+            "workers": workers,
+            "ray_address": where,
         }
     if kind == "backtest":
         from neurotrade._replay import backtest_bundle
@@ -125,6 +146,7 @@ def run_job(folder: Path, *, resume: bool) -> dict[str, Any]:
             home=home,
             trials=params.get("trials"),
             workers=params.get("workers"),
+            address=address,
             study=params.get("study"),
             progress=progress,
         )
@@ -137,6 +159,7 @@ def run_job(folder: Path, *, resume: bool) -> dict[str, Any]:
             "failed": outcome.failed,
             "best": outcome.best,
             "trials_counted": outcome.trials_counted,
+            "ray_address": address,
             "report": str(report.relative_to(home)) if report is not None and report.is_relative_to(home) else report,
         }
     raise NeurotradeError(f"unknown job kind {kind!r}")

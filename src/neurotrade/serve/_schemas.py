@@ -73,6 +73,15 @@ class ValidateResponse(BaseModel):
 class RunJobRequest(StrategySource):
     """Train and evaluate a strategy (``neurotrade run``): walk-forward folds, a saved bundle, a report."""
 
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="(seed, fold) trainings at once, as Ray tasks when > 1 (`neurotrade run --workers`). Default: "
+        "1 (one after another in the job's process), or as many as the cluster's CPUs on a server started with "
+        "`--ray`. The result is the same bit for bit whatever the count.",
+    )
+
 
 class BacktestJobRequest(StrategySource):
     """Trade a saved model over a window (``neurotrade backtest``)."""

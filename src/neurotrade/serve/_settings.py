@@ -42,6 +42,10 @@ class ServeSettings(BaseModel):
     max_streams, max_stream_bars, stream_idle_hours
         Decision streams (``/streams``): how many may exist, how many bars one may hold, and after how long unused
         one is deleted (when the next stream is opened).
+    ray_address
+        A running Ray cluster (``auto`` or ``HOST:PORT``) that jobs send their work to: a run's (seed, fold)
+        trainings and a search's trials run there, the job's own process only drives them. Default: none (a run
+        trains in its job's process, a search starts a local Ray there).
     docs
         Serve the interactive docs (``/docs``, ``/redoc``) and the schema without a key, for development on
         loopback; by default the schema is at ``/openapi.json`` behind the key and there are no docs pages.
@@ -67,6 +71,7 @@ class ServeSettings(BaseModel):
     max_streams: int = Field(1000, ge=1, le=100_000)
     max_stream_bars: int = Field(100_000, ge=100, le=10_000_000)
     stream_idle_hours: float = Field(72.0, gt=0, le=24 * 365)
+    ray_address: str | None = Field(None, min_length=1, max_length=300, pattern=r"^\S+$")
     docs: bool = False
 
     @property
@@ -87,7 +92,7 @@ class ServeSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, home: str | Path | None = None) -> ServeSettings:
         """Settings from ``NEUROTRADE_SERVE_*`` variables (``MAX_JOBS``, ``MAX_QUEUED``, ``JOB_THREADS``,
-        ``ENGINE_CACHE``, ``MAX_BODY_BYTES``, ``POLL_SECONDS``) and the workspace (``home``, else
+        ``ENGINE_CACHE``, ``MAX_BODY_BYTES``, ``POLL_SECONDS``, ``RAY_ADDRESS`` ...) and the workspace (``home``, else
         ``$NEUROTRADE_HOME``, else ``./workspace``)."""
         env = os.environ if environ is None else environ
         # Absolute: job processes and uvicorn's workers must find the same folder whatever their current directory.

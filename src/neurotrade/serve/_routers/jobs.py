@@ -81,8 +81,9 @@ def _submit(kind: str, body: Any, params: dict[str, Any], store: JobStore, setti
 )
 def start_run(body: RunJobRequest, store: Jobs, settings: Settings) -> JobOut:
     """Queue `neurotrade run` on the strategy: walk-forward training, a saved model bundle and an HTML report.
-    The strategy is checked now; a job is queued only when it is valid."""
-    return _submit("run", body, {}, store, settings)
+    The strategy is checked now; a job is queued only when it is valid. On a server started with `--ray`, the
+    trainings run on that cluster."""
+    return _submit("run", body, {"workers": body.workers}, store, settings)
 
 
 @router.post(
@@ -110,7 +111,8 @@ def start_backtest(body: BacktestJobRequest, store: Jobs, settings: Settings) ->
     responses=responses(400, 413, 429),
 )
 def start_tune(body: TuneJobRequest, store: Jobs, settings: Settings) -> JobOut:
-    """Queue `neurotrade tune`: the strategy's search.space on Ray with Optuna, the final holdout locked."""
+    """Queue `neurotrade tune`: the strategy's search.space on Ray with Optuna, the final holdout locked (on the
+    server's cluster when it was started with `--ray`, else on a Ray started in the job's process)."""
     params = {"trials": body.trials, "workers": body.workers, "study": body.study}
     return _submit("tune", body, params, store, settings)
 
