@@ -161,3 +161,39 @@ def test_a_live_feed_never_waits_for_a_retrain_and_switches_once_it_is_done() ->
     retrainer.job = _Job(done=True)
     assert retrainer.before_step(13) == ("drifty/1d_v9", "retrained on the bars to 2020-01-01T00:00:00+00:00 "
                                          "(every 1 bars)")  # fmt: skip
+
+
+UNIVERSE = BASE.replace("name: drifty", "name: udrifty").replace(
+    "{source: synthetic, bars: 900}", "{source: synthetic, bars: 900, symbols: 3}"
+)
+
+
+def test_a_universe_is_watched_pooled_over_its_symbols_and_a_shift_in_one_symbol_is_flagged(
+    tmp_path: Path,
+) -> None:
+    """The monitor pools a universe's symbols: their plain replay raises nothing, and a planted rise in one symbol
+    alone moves the pooled RSI distribution enough to be flagged (after the shift, naming the feature)."""
+    from neurotrade._stages import load_universe
+
+    spec = parse_strategy(UNIVERSE + "live: {drift: {window: 250}}\n")
+    run(parse_strategy(UNIVERSE), home=tmp_path, progress=False)
+    torch.set_num_threads(1)
+    bars = load_universe(spec.data, home=tmp_path, seed=spec.seed)
+    assert list(bars) == ["S001", "S002", "S003"]
+    index = bars["S002"].index
+    rise = np.exp(0.02 * np.clip(np.arange(len(index)) - SHIFT_AT, 0, None))
+    shifted = dict(bars)
+    shifted["S002"] = bars["S002"].copy()
+    for column in ("open", "high", "low", "close"):
+        shifted["S002"][column] = shifted["S002"][column] * rise
+
+    def session(name: str, frames: dict) -> list[dict]:
+        PaperSession(spec, ReplayFeed(frames), model="1d_v1", session=name, home=tmp_path, start=index[START]).run()
+        return _table(tmp_path, name, "drift")
+
+    assert session("plain", bars) == []
+    flags = session("shifted", shifted)
+    rsi = [f for f in flags if f["kind"] == "psi" and f["feature"] == "1d_rsi_14"]
+    assert rsi, flags
+    assert pd.Timestamp(rsi[0]["time"], unit="ns", tz="UTC") > index[SHIFT_AT]
+    assert rsi[0]["engine"] == "udrifty/1d_v1"

@@ -15,9 +15,10 @@ from neurotrade.config._base import Section
 class DriftSpec(Section):
     """``live.drift``: the rolling window watched and the thresholds that raise a drift flag.
 
-    ``psi`` is the population stability index of each feature's last ``window`` live values against the bundle's
-    training statistics; ``calibration`` the gap between the model's mean directional confidence and its hit rate
-    over the last ``window`` decisions whose outcome is known (see :mod:`neurotrade.live._drift`).
+    ``psi`` is the population stability index of each feature's live values over the last ``window`` bars (every
+    symbol's, pooled, in a universe) against the bundle's training statistics; ``calibration`` the gap between the
+    model's mean directional confidence and its hit rate over the decisions whose outcome became known in the last
+    ``window`` bars (see :mod:`neurotrade.live._drift`).
 
     Examples
     --------

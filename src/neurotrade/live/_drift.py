@@ -3,7 +3,8 @@
 Feature drift. A bundle keeps its training statistics as the scaler's mean and standard deviation per feature (not
 the training distribution itself), so each live value is standardised with them and binned on fixed bins of the
 standard normal: its quintiles (edges at the normal's 20 %, 40 %, 60 % and 80 % quantiles), each expected to hold
-a fifth of the values. The population stability index of a feature's last ``window`` values is
+a fifth of the values. The population stability index of a feature's values over the last ``window`` bars (every
+symbol's, in a universe) is
 ``sum((live - expected) * ln(live / expected))`` over the bins (a bin's live share floored at 1e-4). A feature far
 from normal in training (skewed volume ratios, bounded oscillators) reads a little drift even when nothing moved;
 the default threshold (0.25, "a major shift" in the usual reading of PSI) leaves room for that.
@@ -11,7 +12,8 @@ the default threshold (0.25, "a major shift" in the usual reading of PSI) leaves
 Calibration. Once a decision's label horizon (``labels.lookahead``, ``horizon`` or ``max_holding``) has passed, its
 outcome is known: the close moved up or not. The model's directional confidence at the decision is
 ``p_buy / (p_buy + p_sell)``, the probability it gives an up move among the moves it calls; the calibration gap is
-``|mean confidence - share of up moves|`` over the last ``window`` decisions whose outcome is known (calibration in
+``|mean confidence - share of up moves|`` over the decisions whose outcome became known in the last ``window``
+bars that had one (calibration in
 the large of the direction; it needs no labeller, so it is causal and simple).
 
 A flag is raised when a measure crosses its threshold from below (once per crossing, not on every bar it stays
@@ -49,11 +51,21 @@ def psi(values: np.ndarray) -> float:
     (True, True)
     """
     values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
+    return _psi(_quintile_counts(values[np.isfinite(values)][:, None])[0])
+
+
+def _quintile_counts(table: np.ndarray) -> np.ndarray:
+    """``(features, 5)``: how many of each column's (finite, standardised) values fall in each normal quintile."""
+    bins = np.searchsorted(NORMAL_QUINTILES, table, side="right")  # (rows, features)
+    return np.stack([np.bincount(bins[:, i], minlength=5) for i in range(table.shape[1])]) if table.size else (
+        np.zeros((table.shape[1], 5), dtype=np.int64))  # fmt: skip
+
+
+def _psi(counts: np.ndarray) -> float:
+    total = counts.sum()
+    if total == 0:
         return math.nan
-    counts = np.bincount(np.searchsorted(NORMAL_QUINTILES, values, side="right"), minlength=5)
-    live = np.maximum(counts / len(values), _FLOOR)
+    live = np.maximum(counts / total, _FLOOR)
     return float(np.sum((live - 0.2) * np.log(live / 0.2)))
 
 
@@ -117,7 +129,8 @@ class DriftMonitor:
         self.names: list[str] = []
         self.rebase(documents)
         self.waiting: dict[str, deque[tuple[float, float]]] = {}  # symbol -> (close, confidence) awaiting outcome
-        self.known: deque[tuple[float, float]] = deque(maxlen=spec.window)  # (confidence, went up)
+        # The outcomes that became known at each of the last `window` bars that had any: (confidence, went up).
+        self.known: deque[list[tuple[float, float]]] = deque(maxlen=spec.window)
         self.gap = math.nan
 
     def rebase(self, documents: Mapping[str, Any]) -> None:
@@ -136,9 +149,13 @@ class DriftMonitor:
             log.warning("the bundle's scaler is not one mean/std per feature: feature drift is not watched")
             self.names, self.mean, self.scale = [], np.zeros(0), np.ones(0)
         if self.names != before or not hasattr(self, "values"):  # other features: another window
-            self.values: deque[np.ndarray] = deque(maxlen=self.spec.window)
+            # Each of the last `window` bars that had any complete row: its rows, one per symbol (raw values), and
+            # their quintile counts under the statistics in use (summed in `counts`, so a bar costs its own rows).
+            self.values: deque[np.ndarray] = deque()
             self.above: set[tuple[str, str]] = set()
             self.latest: dict[str, float] = {}
+        self.bar_counts: deque[np.ndarray] = deque(self._counts(v) for v in self.values)
+        self.counts = sum(self.bar_counts, np.zeros((len(self.names), 5), dtype=np.int64))
 
     def observe(
         self, decisions: Mapping[str, Any], closes: Mapping[str, float], *, trading: bool = True
@@ -149,10 +166,12 @@ class DriftMonitor:
         bar; flags and calibration outcomes count from the trading bars only.
         """
         n = len(self.names)
+        rows: list[np.ndarray] = []
+        known: list[tuple[float, float]] = []
         for symbol, decision in decisions.items():
             row = np.asarray(decision.features, dtype=np.float64).reshape(-1)
             if n and len(row) >= n and np.isfinite(row[-n:]).all():
-                self.values.append(row[-n:])
+                rows.append(row[-n:])
             if not trading:
                 continue
             close = float(closes[symbol])
@@ -162,21 +181,35 @@ class DriftMonitor:
             if len(waiting) > self.horizon:
                 then, confidence = waiting.popleft()
                 if math.isfinite(confidence):
-                    self.known.append((confidence, 1.0 if close > then else 0.0))
+                    known.append((confidence, 1.0 if close > then else 0.0))
+        # The window counts bars, each holding every symbol's values at that bar: a universe's window spans as much
+        # time as one symbol's (a count of values would shrink it to window / symbols bars, one day's cross-section
+        # for a large universe, whose values move together and read as drift).
+        if rows:
+            self.values.append(np.asarray(rows))
+            self.bar_counts.append(self._counts(self.values[-1]))
+            self.counts += self.bar_counts[-1]
+            if len(self.values) > self.spec.window:
+                self.values.popleft()
+                self.counts -= self.bar_counts.popleft()
+        if known:
+            self.known.append(known)
         flags: list[DriftFlag] = []
         if not trading:
             return flags
         if len(self.values) >= self.spec.window:
-            table = (np.asarray(self.values) - self.mean) / self.scale
             for i, name in enumerate(self.names):
-                value = psi(table[:, i])
+                value = _psi(self.counts[i])
                 self.latest[name] = value
                 flags += self._cross("psi", name, value, self.spec.psi)
         if len(self.known) >= self.spec.window:
-            known = np.asarray(self.known)
-            self.gap = float(abs(known[:, 0].mean() - known[:, 1].mean()))
+            outcomes = np.asarray([o for bar in self.known for o in bar])
+            self.gap = float(abs(outcomes[:, 0].mean() - outcomes[:, 1].mean()))
             flags += self._cross("calibration", "", self.gap, self.spec.calibration)
         return flags
+
+    def _counts(self, rows: np.ndarray) -> np.ndarray:
+        return _quintile_counts((rows - self.mean) / self.scale)
 
     def _cross(self, kind: str, feature: str, value: float, threshold: float) -> list[DriftFlag]:
         key = (kind, feature)
