@@ -114,7 +114,7 @@ def load_universe_data(spec: Strategy, home: Path, say: ProgressCallback) -> Uni
     def build(symbol: str) -> Callable[[pd.DataFrame, Strategy], Any]:
         def from_panel(symbol_bars: pd.DataFrame, symbol_spec: Strategy) -> Any:
             if not raw:  # the first symbol not cached: every symbol's indicators at once, in parallel
-                raw.update(compute_indicator_panels(bars, spec.indicators))
+                raw.update(compute_indicator_panels(bars, spec.indicators, spec.indicators_device))
             return build_features(symbol_bars, symbol_spec, raw=raw[symbol])
 
         return from_panel

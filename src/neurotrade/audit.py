@@ -871,7 +871,7 @@ def _own_frames(
     Not the run's ``build_features``: a leaking feature may leave NaN after the warm-up, which it refuses. A symbol
     without bars (listed after a cut) gets ``empty[symbol]``."""
     present = {s: b for s, b in bars.items() if len(b)}
-    raw = _universe.compute_indicator_panels(present, spec.indicators) if present else {}
+    raw = _universe.compute_indicator_panels(present, spec.indicators, spec.indicators_device) if present else {}
     out = {}
     for s, b in bars.items():
         if s in raw:

@@ -774,6 +774,9 @@ class Strategy(Section):
     seed: Seed = 42
     data: DataSpec = DataSpec()
     indicators: Annotated[dict[str, IndicatorSpec], Field(max_length=MAX_INDICATORS)] = {}
+    # Where the indicators are computed: `cpu` the numba kernels (whose values the streaming engine replays, bit
+    # for bit), `cuda` their torch forms on the GPU (within 1e-9, not bit for bit), `auto` CUDA when present.
+    indicators_device: Literal["auto", "cpu", "cuda"] = "cpu"
     fuzzy_sets: Annotated[
         dict[str, Annotated[dict[str, FuzzySetSpec], Field(min_length=1, max_length=MAX_SETS_PER_OUTPUT)]],
         Field(max_length=MAX_INDICATORS),
@@ -792,13 +795,15 @@ class Strategy(Section):
 
     @model_serializer(mode="wrap")
     def _without_absent_optional_sections(self, handler: Any) -> Any:
-        """A spec without ``search``, ``tracking`` or ``live`` dumps as it did before those keys existed (same
-        bundles, same ledger hashes)."""
+        """A spec without ``search``, ``tracking`` or ``live`` (and with ``indicators_device: cpu``) dumps as it did
+        before those keys existed (same bundles, same ledger hashes)."""
         out = handler(self)
         if isinstance(out, dict):
             for key in ("search", "tracking", "live"):
                 if getattr(self, key) is None:
                     out.pop(key, None)
+            if self.indicators_device == "cpu":  # the default, as before the key existed
+                out.pop("indicators_device", None)
         return out
 
     @model_validator(mode="before")

@@ -18,6 +18,7 @@ from neurotrade import data, indicators
 from neurotrade.config import IndicatorSpec, Strategy
 from neurotrade.config._spec import ContextSpec, FuzzySetSpec
 from neurotrade.errors import FeatureError
+from neurotrade.indicators._torch import compute_on
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,13 @@ class FeatureMatrix:
     warmup_bars: int
 
 
-def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec]) -> pd.DataFrame:
+def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec], device: str = "cpu") -> pd.DataFrame:
     """Every declared indicator on ``bars``, one column per output.
 
     A single-output indicator's column is its name (``rsi_14``); a multi-output one's are ``name.output``
-    (``macd.hist``). Warm-up rows are NaN.
+    (``macd.hist``). Warm-up rows are NaN. ``device`` is a strategy's ``indicators_device``: ``cpu`` (the numba
+    kernels), ``cuda`` or ``auto`` (the torch forms on CUDA where an indicator has one; within 1e-9 of the
+    kernels, not bit for bit).
 
     Examples
     --------
@@ -58,7 +61,7 @@ def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec]) -
     columns: dict[str, pd.Series] = {}
     for key, spec in specs.items():
         assert spec.type is not None  # the loader resolves every type
-        out = indicators.compute(bars, spec.type, **spec.params)
+        out = compute_on(bars, spec.type, device, **spec.params)
         if out.shape[1] == 1:
             columns[key] = out.iloc[:, 0]
         else:
@@ -68,11 +71,12 @@ def compute_indicators(bars: pd.DataFrame, specs: Mapping[str, IndicatorSpec]) -
 
 
 def compute_indicator_panels(
-    bars: Mapping[str, pd.DataFrame], specs: Mapping[str, IndicatorSpec]
+    bars: Mapping[str, pd.DataFrame], specs: Mapping[str, IndicatorSpec], device: str = "cpu"
 ) -> dict[str, pd.DataFrame]:
     """Every declared indicator on every symbol of a universe at once, through the numba panel runner (the
     symbols in parallel; each symbol's values bit for bit those of :func:`compute_indicators` on its own bars),
-    returned per symbol on its own bars.
+    returned per symbol on its own bars. With ``device`` ``cuda`` or ``auto`` (a strategy's
+    ``indicators_device``), the indicators that have a torch form run as one panel on the GPU instead.
 
     Examples
     --------
@@ -86,7 +90,7 @@ def compute_indicator_panels(
     columns: dict[str, dict[str, np.ndarray]] = {s: {} for s in bars}
     for key, spec in specs.items():
         assert spec.type is not None  # the loader resolves every type
-        panel = indicators.compute(dict(bars), spec.type, **spec.params)
+        panel = compute_on(dict(bars), spec.type, device, **spec.params)
         outputs = list(dict.fromkeys(panel.columns.get_level_values("output")))
         positions = {s: panel.index.get_indexer(frame.index) for s, frame in bars.items()}
         for s in bars:
@@ -230,7 +234,7 @@ def _timeframe_block(
 ) -> pd.DataFrame:
     """Every feature of one timeframe, on that timeframe's bars, lags included, named ``{tf}_...``."""
     if raw is None:  # else computed already, with a universe's other symbols (compute_indicator_panels)
-        raw = compute_indicators(bars, strategy.indicators)
+        raw = compute_indicators(bars, strategy.indicators, strategy.indicators_device)
     memberships = fuzzy_memberships(raw, strategy.fuzzy_sets)
     pool = pd.concat([memberships, raw, context_features(bars, strategy.nn_inputs.context)], axis=1)
     base = _base_columns(strategy)

@@ -77,6 +77,14 @@ class FeatureCache:
         """The cache key of these bars under this strategy's feature settings."""
         shaping = strategy.model_dump(mode="json", include={"indicators", "fuzzy_sets", "nn_inputs"})
         shaping["timeframe"] = strategy.data.timeframe
+        if strategy.indicators_device != "cpu":
+            # Torch forms give other last bits than the kernels: a key of their own where they run (and an
+            # `indicators_device: cuda` without CUDA fails here, before any work).
+            from neurotrade.indicators._torch import resolve_device
+
+            device = resolve_device(strategy.indicators_device)
+            if device is not None:
+                shaping["indicators_device"] = device.type
         payload = json.dumps(
             {"bars": data.fingerprint(bars), "spec": shaping, "version": metadata.version("neurotrade")}, sort_keys=True
         )
