@@ -10,7 +10,9 @@ One exception, named in ``RATIO_OF_ROUNDINGS``: on symbol S6's perfectly flat st
 for 120 bars) WaveTrend's channel index is (ap - esa) / (0.015 * d) with ap - esa at the last ulp of esa while d
 still decays above the kernel's 1e-12 guard, so the kernel itself divides rounding by a small number and any other
 order of additions gives another value (up to 1e-5 of the scale in float64); CCI in float32 likewise right after
-the stretch (a mean deviation of a few float32 ulps). Those columns keep their NaN masks checked; their values are
+the stretch (a mean deviation of a few float32 ulps). The Lorentzian features built on them, lorentzian_wt (that
+channel index) and lorentzian_cci in float32 (the CCI of the close), then divide by their running range, so a
+value from the stretch moves the symbol's later ones too. Those columns keep their NaN masks checked; their values are
 compared on the other symbols.
 """
 
@@ -66,7 +68,14 @@ PANEL = _panel()
 
 
 FLAT_SYMBOL = "S6"
-RATIO_OF_ROUNDINGS = {("wavetrend", "float64"), ("wavetrend", "float32"), ("cci", "float32")}
+RATIO_OF_ROUNDINGS = {
+    ("wavetrend", "float64"),
+    ("wavetrend", "float32"),
+    ("cci", "float32"),
+    ("lorentzian_wt", "float64"),
+    ("lorentzian_wt", "float32"),
+    ("lorentzian_cci", "float32"),
+}
 
 
 def _assert_close(expected: pd.DataFrame, got: pd.DataFrame, tolerance: float, skip_flat: bool = False) -> None:

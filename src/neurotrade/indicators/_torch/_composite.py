@@ -16,9 +16,9 @@ Inputs = Mapping[str, torch.Tensor]
 Params = Mapping[str, int | float]
 
 
-@torch_form("wavetrend")
-def _wavetrend(x: Inputs, p: Params) -> list[torch.Tensor]:
-    channel, average, signal = int(p["channel"]), int(p["average"]), int(p["signal"])
+def wave_trend_line(x: Inputs, channel: int, average: int) -> torch.Tensor:
+    """LazyBear's wt1 (the EMA of the channel index) as the kernels compute it; 0 before column
+    ``2 * channel + average - 3``, its first value."""
     ap = (x["high"] + x["low"] + x["close"]) / 3.0
     esa = ema(ap, channel)
     # Each EMA starts on the first bar its input exists (esa's at channel - 1, d's one channel later).
@@ -33,8 +33,10 @@ def _wavetrend(x: Inputs, p: Params) -> list[torch.Tensor]:
     ci = torch.where(steep, (ap - esa) / (0.015 * torch.where(steep, d, 1.0)), 0.0)
     start = 2 * channel - 2
     ci[:, :start] = 0.0
-    wt1 = ema(ci, average, start=start)
-    first = start + average - 1
-    clean = wt1.clone()
-    clean[:, :first] = 0.0
-    return [wt1, window_mean(clean, signal)]
+    return ema(ci, average, start=start)
+
+
+@torch_form("wavetrend")
+def _wavetrend(x: Inputs, p: Params) -> list[torch.Tensor]:
+    wt1 = wave_trend_line(x, int(p["channel"]), int(p["average"]))
+    return [wt1, window_mean(wt1, int(p["signal"]))]

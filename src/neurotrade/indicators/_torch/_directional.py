@@ -23,7 +23,7 @@ Inputs = Mapping[str, torch.Tensor]
 Params = Mapping[str, int | float]
 
 
-def _movements(x: Inputs) -> tuple[torch.Tensor, torch.Tensor]:
+def directional_movements(x: Inputs) -> tuple[torch.Tensor, torch.Tensor]:
     """Each bar's +DM and -DM: the larger positive move only (0 at the first bar)."""
     high, low = x["high"], x["low"]
     diff_plus = high - lag(high, 1)
@@ -42,7 +42,7 @@ def _wilder_sum(values: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _sums(x: Inputs, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    plus, minus = _movements(x)
+    plus, minus = directional_movements(x)
     return _wilder_sum(plus, n), _wilder_sum(minus, n), _wilder_sum(true_range(x), n)
 
 
@@ -87,7 +87,7 @@ def _di(x: Inputs, p: Params, plus: bool) -> list[torch.Tensor]:
 
 
 def _dm(x: Inputs, p: Params, plus: bool) -> list[torch.Tensor]:
-    plus_dm, minus_dm = _movements(x)
+    plus_dm, minus_dm = directional_movements(x)
     return [_wilder_sum(plus_dm if plus else minus_dm, int(p["period"]))]
 
 

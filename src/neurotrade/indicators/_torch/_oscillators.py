@@ -31,15 +31,20 @@ def _wilder(values: torch.Tensor, n: int) -> torch.Tensor:
     return seeded_scan(values / n, (n - 1.0) / n, seed, n)
 
 
-@torch_form("rsi")
-def _rsi(x: Inputs, p: Params) -> list[torch.Tensor]:
-    n = int(p["period"])
-    gain, loss = _gains_losses(x["close"])
+def rsi_line(close: torch.Tensor, n: int) -> torch.Tensor:
+    """The `rsi` indicator's values (Wilder's, from column ``n`` on; what lies before is finite and meaningless),
+    which every form built on the RSI uses, as the kernels share ``rsi_next``."""
+    gain, loss = _gains_losses(close)
     avg_gain, avg_loss = _wilder(gain, n), _wilder(loss, n)
     total = avg_gain + avg_loss
     moved = total > 0.0
     # 0, not 50, when the price has not moved over the window (the kernels', after TA-Lib).
-    return [torch.where(moved, 100.0 * (avg_gain / torch.where(moved, total, 1.0)), 0.0)]
+    return torch.where(moved, 100.0 * (avg_gain / torch.where(moved, total, 1.0)), 0.0)
+
+
+@torch_form("rsi")
+def _rsi(x: Inputs, p: Params) -> list[torch.Tensor]:
+    return [rsi_line(x["close"], int(p["period"]))]
 
 
 @torch_form("cmo")
