@@ -14,6 +14,11 @@ the stretch (a mean deviation of a few float32 ulps). The Lorentzian features bu
 channel index) and lorentzian_cci in float32 (the CCI of the close), then divide by their running range, so a
 value from the stretch moves the symbol's later ones too. Those columns keep their NaN masks checked; their values are
 compared on the other symbols.
+
+A second, named in ``NEAR_SINGULAR``: BETA over 2 returns (the short variant) regresses on two returns that are at
+times nearly equal, and there the kernel's sums about a shift lose digits to cancellation (1.8e-9 of the value at
+S0's bar 158, 1814.46..., where exact rational arithmetic on the kernel's own returns gives this form's value to the
+last bit); that case is compared within 1e-8 of the scale.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ RATIO_OF_ROUNDINGS = {
     ("lorentzian_wt", "float32"),
     ("lorentzian_cci", "float32"),
 }
+NEAR_SINGULAR = {("beta", "short"): 1e-8}
 
 
 def _assert_close(expected: pd.DataFrame, got: pd.DataFrame, tolerance: float, skip_flat: bool = False) -> None:
@@ -104,7 +110,8 @@ def _cases() -> list[tuple[str, str]]:
 def test_float64_equals_the_kernels_on_a_panel_with_missing_bars(name: str, variant: str) -> None:
     params = variant_params(get(name), variant)
     got = compute_torch(PANEL, name, device="cpu", **params)
-    _assert_close(compute(PANEL, name, **params), got, 1e-9, (name, "float64") in RATIO_OF_ROUNDINGS)
+    tolerance = NEAR_SINGULAR.get((name, variant), 1e-9)
+    _assert_close(compute(PANEL, name, **params), got, tolerance, (name, "float64") in RATIO_OF_ROUNDINGS)
 
 
 @pytest.mark.parametrize("name", FORMS)
