@@ -30,7 +30,17 @@ from neurotrade.indicators._registry import entry, validate_params
 __all__ = ["DEVICE_OVERRIDE_ENV", "compute_on", "compute_torch", "has_torch_form", "resolve_device", "torch_forms"]
 
 # The modules that register torch forms, by family.
-_FAMILIES = ("_averages", "_composite", "_directional", "_lorentzian", "_oscillators", "_statistic", "_volatility")
+_FAMILIES = (
+    "_averages",
+    "_channels",
+    "_composite",
+    "_directional",
+    "_lorentzian",
+    "_oscillators",
+    "_statistic",
+    "_volatility",
+    "_volume",
+)
 
 # Tests only: when set (to a torch device such as "cpu"), `indicators_device: cuda | auto` run the torch forms on
 # that device instead of asking for CUDA, so the torch path through the feature builder is tested on any machine.
