@@ -1,4 +1,5 @@
-"""Torch forms of the oscillators: RSI, CMO, CCI, the stochastics, Williams' %R, MOM and the ROC family."""
+"""Torch forms of the oscillators: RSI, CMO, CCI, the stochastics (STOCHRSI too), Williams' %R, MOM and the ROC
+family, Aroon, ULTOSC, BOP, RMI, TTF and PGO."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from collections.abc import Mapping
 
 import torch
 
-from neurotrade.indicators._torch._core import flat_tolerance, lag, rolling_max, rolling_min, seeded_scan, window_mean
+from neurotrade.indicators._torch._core import (
+    ema,
+    flat_tolerance,
+    lag,
+    rolling_max,
+    rolling_min,
+    rolling_sum,
+    seeded_scan,
+    window_mean,
+)
 from neurotrade.indicators._torch._forms import torch_form
+from neurotrade.indicators._torch._volatility import true_range
 
 __all__: list[str] = []
 
@@ -138,3 +149,118 @@ def _lagged(x: Inputs, p: Params, mode: str) -> list[torch.Tensor]:
 
 for _mode in ("mom", "roc", "rocp", "rocr", "rocr100"):
     torch_form(_mode)(functools.partial(_lagged, mode=_mode))
+
+
+@torch_form("stochrsi")
+def _stochrsi(x: Inputs, p: Params) -> list[torch.Tensor]:
+    # STOCHF of the RSI (its high, low and close), the extremes over RSI values from column `period` on.
+    n, k, d = int(p["period"]), int(p["fastk"]), int(p["fastd"])
+    rsi = rsi_line(x["close"], n)
+    fast_k = _range_percent(rsi, rolling_max(rsi, k), rolling_min(rsi, k))
+    return [fast_k, _sma_from(fast_k, d, n + k - 1)]
+
+
+def _bars_since_extremes(high: torch.Tensor, low: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bars since the highest high and since the lowest low of the last ``n + 1`` bars, ties to the latest bar
+    (TA-Lib's): n + 1 passes over shifted columns, each keeping the newer bar unless the older is strictly better."""
+    best_high, best_low = high, low
+    since_high, since_low = torch.zeros_like(high), torch.zeros_like(low)
+    for k in range(1, n + 1):
+        older_high, older_low = lag(high, k), lag(low, k)
+        higher, lower = older_high > best_high, older_low < best_low
+        best_high = torch.where(higher, older_high, best_high)
+        best_low = torch.where(lower, older_low, best_low)
+        since_high = torch.where(higher, float(k), since_high)
+        since_low = torch.where(lower, float(k), since_low)
+    return since_high, since_low
+
+
+@torch_form("aroon")
+def _aroon(x: Inputs, p: Params) -> list[torch.Tensor]:
+    n = int(p["period"])
+    since_high, since_low = _bars_since_extremes(x["high"], x["low"], n)
+    factor = 100.0 / n
+    return [factor * (n - since_low), factor * (n - since_high)]
+
+
+@torch_form("aroonosc")
+def _aroonosc(x: Inputs, p: Params) -> list[torch.Tensor]:
+    n = int(p["period"])
+    since_high, since_low = _bars_since_extremes(x["high"], x["low"], n)
+    # The kernel's bar of the highest minus bar of the lowest: the same whole number of bars.
+    return [(100.0 / n) * (since_low - since_high)]
+
+
+@torch_form("ultosc")
+def _ultosc(x: Inputs, p: Params) -> list[torch.Tensor]:
+    # Buying pressure over true range in three windows weighted 4:2:1 by length (TA-Lib sorts the periods); a
+    # window whose range sum is 0 leaves its term out. Column 0 has no previous close: its terms are 0 (and no
+    # output's window reaches it).
+    short, middle, long = sorted((int(p["fast"]), int(p["medium"]), int(p["slow"])))
+    low, close = x["low"], x["close"]
+    pressure = close - torch.minimum(low, lag(close, 1))
+    pressure[:, :1] = 0.0
+    span = true_range(x)
+    total = torch.zeros_like(close)
+    for weight, n in ((4.0, short), (2.0, middle), (1.0, long)):
+        ranges = rolling_sum(span, n)
+        ranged = ranges > 0.0
+        total = total + torch.where(ranged, weight * (rolling_sum(pressure, n) / torch.where(ranged, ranges, 1.0)), 0.0)
+    return [100.0 * (total / 7.0)]
+
+
+@torch_form("bop")
+def _bop(x: Inputs, p: Params) -> list[torch.Tensor]:
+    span = x["high"] - x["low"]
+    ranged = span > 0.0
+    return [torch.where(ranged, (x["close"] - x["open"]) / torch.where(ranged, span, 1.0), 0.0)]
+
+
+@torch_form("rmi")
+def _rmi(x: Inputs, p: Params) -> list[torch.Tensor]:
+    # The RSI of the `momentum`-bar change: Wilder's averages seeded with the mean of the first `period` gains
+    # and losses (columns m .. m + n - 1); 50 where nothing moved.
+    n, m = int(p["period"]), int(p["momentum"])
+    close = x["close"]
+    change = close - lag(close, m)
+    change[:, :m] = 0.0
+    gain = change.clamp(min=0.0)
+    loss = gain - change
+    at = m + n - 1
+    if at >= close.shape[1]:
+        return [torch.zeros_like(close)]
+    keep = (n - 1.0) / n
+    up = seeded_scan(gain / n, keep, gain[:, m : at + 1].sum(dim=1) / n, at)
+    down = seeded_scan(loss / n, keep, loss[:, m : at + 1].sum(dim=1) / n, at)
+    total = up + down
+    moved = total > 0.0
+    return [torch.where(moved, 100.0 * up / torch.where(moved, total, 1.0), 50.0)]
+
+
+@torch_form("ttf")
+def _ttf(x: Inputs, p: Params) -> list[torch.Tensor]:
+    # The trend trigger factor: the last n bars' extremes against the n bars before them.
+    n = int(p["period"])
+    new_high, new_low = rolling_max(x["high"], n), rolling_min(x["low"], n)
+    old_high, old_low = lag(new_high, n), lag(new_low, n)
+    buy, sell = new_high - old_low, old_high - new_low
+    total = buy + sell
+    positive = total > 0.0
+    return [torch.where(positive, (buy - sell) / (0.5 * torch.where(positive, total, 1.0)) * 100.0, 0.0)]
+
+
+@torch_form("pgo")
+def _pgo(x: Inputs, p: Params) -> list[torch.Tensor]:
+    # The close's distance from its SMA in units of the EMA of the true range (seeded with the mean of the first
+    # n true ranges, columns 1 .. n). The distance is the mean of close - close[t - k]: each difference of
+    # neighbouring prices is exact, so a flat window gives exactly 0 in any dtype (close - SMA in float32 would
+    # leave an ulp of the price, divided by an ATR that has decayed towards 0).
+    n = int(p["period"])
+    close = x["close"]
+    gap = torch.zeros_like(close)
+    for k in range(1, n):
+        gap += close - lag(close, k)
+    gap = gap / n
+    average_range = ema(true_range(x), n, start=1)
+    positive = average_range > 0.0
+    return [torch.where(positive, gap / torch.where(positive, average_range, 1.0), 0.0)]
