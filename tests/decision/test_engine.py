@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,9 @@ import torch
 from neurotrade import load_bundle
 from neurotrade.config import Strategy
 from neurotrade.decision import Decision, DecisionEngine, DecisionRules
-from neurotrade.errors import FeatureError, ModelError
-from neurotrade.features import Standardizer
-from neurotrade.models import build_model
+from neurotrade.errors import FeatureError, IndicatorError, ModelError
+from neurotrade.features import Standardizer, feature_frame
+from neurotrade.models import MLP, build_model
 from neurotrade.training import REPLAY_ATOL
 
 
@@ -43,22 +44,39 @@ def test_replay_equals_the_batch_run(replayed_run: tuple, replay_home: Path) -> 
     assert len(set(last["signal"])) > 1  # the comparison covers more than one kind of signal
 
 
-def test_the_engine_runs_one_float64_row_per_bar(replayed_run: tuple, replay_home: Path) -> None:
-    """No batch of copies to match a BLAS kernel: one row (or window) in float64, through a copy made once."""
+def test_the_engine_runs_one_float64_row_per_bar(
+    replayed_run: tuple, replay_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No batch of copies to match a BLAS kernel: one row (or window) in float64, through a copy made once. A plain
+    MLP runs as its layers' own ops (one ``torch.addmm`` per Linear), any other model as a module call."""
     _, bars, name, _ = replayed_run
     engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
     net = engine.inference_model
     assert all(p.dtype == torch.float64 for p in net.parameters())
     assert all(p.dtype == torch.float32 for p in engine.model.parameters())  # the trained model is left as it was
     seen: list[tuple[tuple[int, ...], torch.dtype]] = []
-    net.register_forward_pre_hook(lambda _, args: seen.append((tuple(args[0].shape), args[0].dtype)))
+    fast = type(engine.model) is MLP
+    assert engine._forward.fast is fast
+    if fast:
+        addmm = torch.addmm
+        linears = sum(isinstance(m, torch.nn.Linear) for m in net.modules())
+
+        def recorded(bias: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, **kw: torch.Tensor) -> torch.Tensor:
+            seen.append((tuple(x.shape), x.dtype))
+            return addmm(bias, x, weight, **kw)
+
+        monkeypatch.setattr(torch, "addmm", recorded)
+    else:
+        linears = 1
+        net.register_forward_pre_hook(lambda _, args: seen.append((tuple(args[0].shape), args[0].dtype)))
     decisions = [engine.update(bar) for _, bar in bars.iloc[:80].iterrows()]
     assert engine.inference_model is net
     ready = sum(d.ready for d in decisions)
-    assert ready > 0 and len(seen) == ready
+    assert ready > 0 and len(seen) == ready * linears
     width = len(engine.resolved_features)
     shape = (1, engine.lookback, width) if engine.windows else (1, width)
-    assert set(seen) == {(shape, torch.float64)}
+    assert seen[::linears] == [(shape, torch.float64)] * ready  # what the first layer (or the module) reads
+    assert {(s[0], dtype) for s, dtype in seen} == {(1, torch.float64)}  # one row at every layer
 
 
 def test_warm_up_gives_no_decision(replayed_run: tuple, replay_home: Path) -> None:
@@ -166,3 +184,54 @@ def test_strategy_round_trips_through_the_bundle(replayed_run: tuple, replay_hom
     spec, _, name, _ = replayed_run
     bundle = load_bundle(name, home=replay_home)
     assert Strategy.model_validate(bundle.documents["spec"]) == spec
+
+
+def test_the_fast_model_path_decides_exactly_as_the_module_call(replayed_run: tuple, replay_home: Path) -> None:
+    """The MLP's own ops (no nn.Module call) against the module called on the same input, over a whole replay:
+    equal probability bits, hence the very same signals, targets, sizes and reasons."""
+    _, bars, name, last = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    fast, module = DecisionEngine.from_bundle(bundle), DecisionEngine.from_bundle(bundle)
+    if not fast._forward.fast:
+        pytest.skip("a window model is called as a module on both paths")
+    module._forward._ops = None  # the module call: the path every non-MLP model takes
+    a, b = _replay(fast, bars, last.index[0]), _replay(module, bars, last.index[0])
+    ready = [d for d in a if d.ready]
+    assert len(ready) > 500 and len({d.signal for d in ready}) > 1
+    np.testing.assert_array_equal(np.stack([d.proba for d in ready]), np.stack([d.proba for d in b if d.ready]))
+    assert [(d.signal, d.target, d.size, d.reason) for d in a] == [(d.signal, d.target, d.size, d.reason) for d in b]
+
+
+def test_each_decision_keeps_its_own_row_and_probabilities(replayed_run: tuple, replay_home: Path) -> None:
+    """The engine fills preallocated buffers per bar; what a Decision holds must not move with later bars."""
+    spec, bars, name, _ = replayed_run
+    engine = DecisionEngine.from_bundle(load_bundle(name, home=replay_home))
+    decisions = [engine.update(bar) for _, bar in bars.iloc[:120].iterrows()]
+    np.testing.assert_array_equal(np.stack([d.features for d in decisions]), feature_frame(bars.iloc[:120], spec))
+    ready = [d for d in decisions if d.ready]
+    assert len({id(d.proba) for d in ready}) == len(ready)
+    assert not any(np.shares_memory(x.proba, y.proba) for x, y in itertools.pairwise(ready))
+    assert not any(np.shares_memory(x.features, y.features) for x, y in itertools.pairwise(decisions))
+
+
+def test_a_bad_bar_is_refused_without_advancing_anything(replayed_run: tuple, replay_home: Path) -> None:
+    """A NaN price is refused before any indicator, context or time moves on, so the corrected bar is accepted and
+    every later decision is the one of an engine that never saw the bad bar (it used to advance the indicators
+    read before the bad field and the time, so the corrected bar was refused as not after the previous one)."""
+    _, bars, name, _ = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    clean, hit = DecisionEngine.from_bundle(bundle), DecisionEngine.from_bundle(bundle)
+    expected = [clean.update(bar) for _, bar in bars.iloc[:90].iterrows()]
+    got = [hit.update(bar) for _, bar in bars.iloc[:60].iterrows()]
+    for field, value in (("high", np.nan), ("close", np.inf), ("volume", "many")):
+        broken = bars.iloc[60].copy().astype(object)
+        broken[field] = value
+        with pytest.raises(IndicatorError, match=f"input '{field}'"):
+            hit.update(broken)
+    with pytest.raises(IndicatorError, match="needs the input 'volume'"):
+        hit.update(bars.iloc[60].drop("volume"))
+    got += [hit.update(bar) for _, bar in bars.iloc[60:90].iterrows()]
+    assert all(d.ready for d in got[60:])
+    np.testing.assert_array_equal(np.stack([d.features for d in got]), np.stack([d.features for d in expected]))
+    np.testing.assert_array_equal(np.stack([d.proba for d in got[60:]]), np.stack([d.proba for d in expected[60:]]))
+    assert [d.target for d in got] == [d.target for d in expected]

@@ -31,6 +31,7 @@ CASES = {
     "hourly with 4h and 1d, gaps": ("1h", "[1h, 4h, 1d]", 1200, [100, 101, 102, 700]),
     "daily with 1w, gaps": ("1d", "[1d, 1w]", 500, [30, 31, 200]),
     "one timeframe": ("1d", "[1d]", 200, []),
+    "hourly seeing only 4h, gaps": ("1h", "[4h]", 600, [50, 51, 300]),
 }
 
 

@@ -7,13 +7,14 @@ bar ─▶ FeatureStream (indicators, memberships, context, lags, coarser timefr
 
 The model runs in float64 on the CPU, one row (or window) per bar, exactly as the batch run's ``predict_proba``
 runs it on a whole window: float32 would round differently by batch shape and CPU (see ``training._inference``).
+A bar costs only what it changes: the stream advances small states in place, the scaler writes into the model's
+preallocated input, and the model runs on that one row (``_forward.py``); no DataFrame or Series is built.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +25,7 @@ import torch
 
 from neurotrade import indicators
 from neurotrade.config import Strategy
+from neurotrade.decision._forward import OneRowForward
 from neurotrade.decision._rules import BarView, DecisionRules, RuleState
 from neurotrade.decision._stream import FeatureStream
 from neurotrade.decision._volatility import RealisedVolatility
@@ -112,7 +114,9 @@ class DecisionEngine:
     Attributes
     ----------
     inference_model
-        The float64 CPU copy of ``model`` that :meth:`update` runs (:func:`neurotrade.training.inference_copy`).
+        The float64 CPU copy of ``model`` that :meth:`update` runs (:func:`neurotrade.training.inference_copy`):
+        a plain MLP as its layers' own torch ops on a preallocated row (the module's result bit for bit, without
+        the cost of ``nn.Module.__call__``, so hooks on it are not called), any other model as a module.
     position
         The position the next decision starts from: the previous target, or what the caller sets (a live broker's
         actual position).
@@ -157,10 +161,16 @@ class DecisionEngine:
         self.scaler = scaler
         self.windows = getattr(model, "input_kind", "rows") != "rows"
         self.lookback = int(getattr(model, "lookback", 1))
+        self.heads = tuple(getattr(model, "heads", ()))
+        self._forward = OneRowForward(
+            self.inference_model, len(self.resolved_features), self.lookback, self.windows, self.heads
+        )
+        # A fitted Standardizer scales in place into the model's input: the same two float64 operations as its
+        # transform(), without the array it allocates and the checks done once here.
+        self._scale = (scaler.mean_, scaler.scale_) if type(scaler) is Standardizer else None
         d = strategy.decisions
         self.rules = rules or DecisionRules(d.confidence_threshold, d.allow_short)
         self.primary = primary
-        self.heads = tuple(getattr(model, "heads", ()))
         self._change = RegimeChangeScore(strategy.model.change_window) if "latent" in self.heads else None
         self._volatility = RealisedVolatility(d.volatility_span)
         bt = strategy.backtest
@@ -169,7 +179,7 @@ class DecisionEngine:
         self._tracks_exits = bt.exits or d.allow_short or d.max_leverage > 1
         self._atr = indicators.stream("atr", period=bt.atr_stop.period) if bt.atr_stop is not None else None
         self.start_account()
-        self._rows: deque[np.ndarray] = deque(maxlen=self.lookback)
+        self._rows = 0  # scaled rows in the model's input (a window fills up over its first lookback bars)
         self._warm = False
 
     def start_account(self) -> None:
@@ -317,10 +327,10 @@ class DecisionEngine:
                 )
             return self._held(Decision(stamp, row, None, None, self.position, side=side), bar, atr)
         self._warm = True
-        self._rows.append(self.scaler.transform(row))
-        if len(self._rows) < self.lookback:
+        self._push(row)
+        if self._rows < self.lookback:
             return self._held(Decision(stamp, row, None, None, self.position, side=side), bar, atr)
-        proba, heads = self._outputs()
+        proba, heads = self._forward()
         outputs = {}
         if "ret" in heads:
             outputs["pred_return"] = float(heads["ret"])
@@ -358,21 +368,28 @@ class DecisionEngine:
         )
         return replace(decision, held=held, exit_reason=reason)
 
-    def _outputs(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The class probabilities and the other heads' values at this bar, from the float64 copy of the model."""
-        x = np.stack(self._rows)[None] if self.windows else self._rows[-1][None, :]  # (1, L, F) or (1, F)
-        with torch.no_grad():
-            inputs = torch.as_tensor(x, dtype=torch.float64)
-            out = self.inference_model.outputs(inputs) if self.heads else {"logits": self.inference_model(inputs)}
-        proba = torch.softmax(out["logits"], dim=-1)[0].numpy()
-        return proba, {name: out[name][0].numpy() for name in self.heads}
+    def _push(self, row: np.ndarray) -> None:
+        """Scale the row into the model's input: the last row of a window, after moving the others one back."""
+        x = self._forward.inputs  # (1, F) or (1, L, F)
+        if self.windows:
+            x[0, :-1] = x[0, 1:]  # NumPy copies through a buffer where the two overlap
+            target = x[0, -1]
+        else:
+            target = x[0]
+        if self._scale is not None:
+            mean, scale = self._scale
+            np.subtract(row, mean, out=target)
+            np.divide(target, scale, out=target)
+        else:
+            target[:] = self.scaler.transform(row)
+        self._rows = min(self._rows + 1, self.lookback)
 
 
 def _time_of(bar: Mapping[str, Any], time: pd.Timestamp | None) -> pd.Timestamp:
+    if time is None and "time" in bar:
+        time = bar["time"]
     if time is not None:
-        return pd.Timestamp(time)
-    if "time" in bar:
-        return pd.Timestamp(bar["time"])
+        return time if isinstance(time, pd.Timestamp) else pd.Timestamp(time)
     name = getattr(bar, "name", None)
     if isinstance(name, pd.Timestamp):
         return name
