@@ -40,7 +40,7 @@ from neurotrade.indicators._torch import (
     resolve_device,
     torch_forms,
 )
-from neurotrade.indicators._torch._core import linear_scan, masked_scan
+from neurotrade.indicators._torch._core import linear_scan, masked_scan, two_pole_scan
 
 from .conftest import VARIANTS, make_ohlcv, variant_params
 
@@ -195,13 +195,28 @@ def _loop(b: np.ndarray, a: float, active: np.ndarray | None = None) -> np.ndarr
     return y
 
 
-@pytest.mark.parametrize("a", [0.0, 0.3, 13 / 14, 0.999, 1.0])
+@pytest.mark.parametrize("a", [-0.34, 0.0, 0.3, 13 / 14, 0.999, 1.0])  # -0.34: the decycler's pole at hp_period 2
 @pytest.mark.parametrize("length", [1, 63, 64, 65, 1000, 4200])
 def test_blocked_scan_equals_the_sequential_recurrence(a: float, length: int) -> None:
     b = np.random.default_rng(length).normal(100.0, 10.0, (3, length))
     got = linear_scan(torch.from_numpy(b), a).numpy()
     expected = _loop(b, a)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("lp_period", [2, 10, 150])
+def test_two_pole_scan_equals_the_sequential_recurrence(lp_period: int) -> None:
+    # The roofing filter's super smoother: complex poles at angle 1.414 * pi / lp_period (near 0 for 150 bars).
+    a1 = np.exp(-1.414 * 3.14159 / lp_period)
+    c2, c3 = 2.0 * a1 * np.cos(1.414 * np.pi / lp_period), -a1 * a1
+    b = np.random.default_rng(lp_period).normal(0.0, 1.0, (3, 3000))
+    expected = np.zeros_like(b)
+    for t in range(b.shape[1]):
+        expected[:, t] = (
+            b[:, t] + (c2 * expected[:, t - 1] if t >= 1 else 0.0) + (c3 * expected[:, t - 2] if t >= 2 else 0.0)
+        )
+    got = two_pole_scan(torch.from_numpy(b), c2, c3).numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-11 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("a", [0.5, 13 / 14, 1.0])

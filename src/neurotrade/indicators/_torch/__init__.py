@@ -35,6 +35,7 @@ _FAMILIES = (
     "_channels",
     "_composite",
     "_directional",
+    "_ehlers",
     "_lorentzian",
     "_oscillators",
     "_statistic",

@@ -37,6 +37,7 @@ __all__ = [
     "rolling_sum",
     "rolling_weighted",
     "seeded_scan",
+    "two_pole_scan",
     "window_mean",
 ]
 
@@ -45,25 +46,30 @@ __all__ = [
 BLOCK = 64
 
 
-def _decay_matrix(a: float, size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``M[i, j] = a ** (i - j)`` for ``j <= i``, else 0; built in float64 and then cast."""
+def _powers(a: complex, exponents: torch.Tensor) -> torch.Tensor:
+    """``a ** exponents`` (whole numbers held as float64) in float64, or complex128 for a complex ``a``."""
+    precise = torch.complex128 if isinstance(a, complex) else torch.float64
+    return torch.pow(torch.tensor(a, dtype=precise, device=exponents.device), exponents)
+
+
+def _decay_matrix(a: complex, size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``M[i, j] = a ** (i - j)`` for ``j <= i``, else 0; built in float64 (complex128) and then cast."""
     i = torch.arange(size, dtype=torch.float64, device=device)
     diff = i[:, None] - i[None, :]
-    powers = torch.where(
-        diff >= 0, torch.pow(torch.tensor(a, dtype=torch.float64, device=device), diff.clamp(min=0)), 0.0
-    )
-    return powers.to(dtype)
+    powers = _powers(a, diff.clamp(min=0))
+    return torch.where(diff >= 0, powers, torch.zeros_like(powers)).to(dtype)
 
 
-def linear_scan(b: torch.Tensor, a: float, block: int = BLOCK) -> torch.Tensor:
-    """Solve ``y[t] = a * y[t - 1] + b[t]`` along the last axis from ``y[-1] = 0``, for a constant ``a`` in [0, 1].
+def linear_scan(b: torch.Tensor, a: complex, block: int = BLOCK) -> torch.Tensor:
+    """Solve ``y[t] = a * y[t - 1] + b[t]`` along the last axis from ``y[-1] = 0``, for a constant ``|a| <= 1``.
 
     Parameters
     ----------
     b
-        ``(S, T)`` inputs, finite.
+        ``(S, T)`` inputs, finite; complex where ``a`` is.
     a
-        The decay.
+        The decay: in [0, 1] for the averages, negative or complex for the poles of a higher-order filter (see
+        :func:`two_pole_scan`).
     block
         Bars per block.
 
@@ -92,9 +98,35 @@ def linear_scan(b: torch.Tensor, a: float, block: int = BLOCK) -> torch.Tensor:
         ends = linear_scan(local[:, :, -1], a**block, block)  # (S, K)
         carried = torch.nn.functional.pad(ends[:, :-1], (1, 0))  # (S, K): y just before each block
         steps = torch.arange(1, block + 1, dtype=torch.float64, device=b.device)
-        rise = torch.pow(torch.tensor(a, dtype=torch.float64, device=b.device), steps).to(b.dtype)  # (L,)
+        rise = _powers(a, steps).to(b.dtype)  # (L,)
         local = local + carried[:, :, None] * rise
     return local.reshape(symbols, padded)[:, :length]
+
+
+def two_pole_scan(b: torch.Tensor, c2: float, c3: float) -> torch.Tensor:
+    """Solve ``y[t] = c2 * y[t - 1] + c3 * y[t - 2] + b[t]`` from ``y[-1] = y[-2] = 0``, for complex conjugate poles
+    inside the unit circle (``c2 ** 2 + 4 * c3 < 0``, ``c3 > -1``): an Ehlers super smoother.
+
+    With poles ``p`` and ``conj(p)``, ``1 / ((1 - p z^-1)(1 - conj(p) z^-1))`` is ``A / (1 - p z^-1)`` plus its
+    conjugate, ``A = p / (p - conj(p))``, so ``y = 2 Re(A * s)`` where ``s`` is the complex first-order scan of
+    ``b`` with decay ``p``: one blocked scan in complex arithmetic, amplifying rounding by ``|A| = 1 / (2 sin arg
+    p)`` (1.2 for Ehlers' 10-bar smoother).
+
+    Examples
+    --------
+    >>> import torch
+    >>> y = two_pole_scan(torch.tensor([[1.0, 0.0, 0.0, 0.0]], dtype=torch.float64), 1.0, -0.5)
+    >>> [round(v, 12) for v in y[0].tolist()]  # 1, then y[t - 1] - y[t - 2] / 2
+    [1.0, 1.0, 0.5, 0.0]
+    """
+    discriminant = c2 * c2 + 4.0 * c3
+    if not discriminant < 0.0 or not c3 > -1.0:
+        raise ValueError(f"two_pole_scan needs complex poles inside the unit circle, got c2={c2}, c3={c3}")
+    pole = complex(0.5 * c2, 0.5 * math.sqrt(-discriminant))
+    weight = pole / (pole - pole.conjugate())
+    complex_dtype = torch.complex128 if b.dtype == torch.float64 else torch.complex64
+    scanned = linear_scan(b.to(complex_dtype), pole)
+    return 2.0 * (scanned * weight).real
 
 
 def masked_scan(b: torch.Tensor, a: float, active: torch.Tensor) -> torch.Tensor:
