@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from neurotrade.errors import IndicatorError
-from neurotrade.indicators import compute
+from neurotrade.indicators import compute, get
+from neurotrade.indicators._compute import _input_matrix
 
 
 def test_returns_float64_outputs_on_the_same_index(ohlcv: pd.DataFrame) -> None:
@@ -84,3 +85,104 @@ def test_flat_prices_give_the_documented_values() -> None:
     assert (compute(flat, "adx", period=5)["adx"].dropna() == 0.0).all()
     bands = compute(flat, "bbands", period=5).dropna()
     assert (bands["upper"] == 5.0).all() and (bands["lower"] == 5.0).all()
+
+
+# --- the inputs read in place ------------------------------------------------------------------------
+def test_the_frames_own_memory_is_read_read_only_and_unchanged(ohlcv: pd.DataFrame) -> None:
+    bars = ohlcv.copy()
+    before = bars.to_numpy().copy()
+    x = _input_matrix(bars, get("atr"))
+    assert x.shape == (len(bars), 3) and x.flags.f_contiguous and not x.flags.writeable
+    assert np.shares_memory(x, bars["close"].to_numpy())
+    assert np.array_equal(x, bars[["high", "low", "close"]].to_numpy())
+    compute(bars, "atr")
+    assert np.array_equal(bars.to_numpy(), before)
+
+
+def _layouts(bars: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The same bars held in memory in different ways."""
+    reordered = bars[["volume", "close", "low", "high", "open"]].copy()
+    interleaved = pd.DataFrame(np.ascontiguousarray(bars.to_numpy()), index=bars.index, columns=bars.columns)
+    mixed = bars.assign(volume=bars["volume"].round().astype(np.int64))
+    nullable = bars.astype("Float64")
+    column_by_column = pd.DataFrame(index=bars.index)
+    for column in bars.columns:
+        column_by_column[column] = bars[column].to_numpy().copy()
+    return {
+        "reordered": reordered,
+        "interleaved": interleaved,
+        "mixed": mixed,
+        "nullable": nullable,
+        "column_by_column": column_by_column,
+    }
+
+
+@pytest.mark.parametrize("name", ["atr", "ad", "medprice", "bop", "obv", "trange", "midprice", "sma"])
+def test_every_memory_layout_gives_the_same_values(ohlcv: pd.DataFrame, name: str) -> None:
+    whole = ohlcv.assign(volume=ohlcv["volume"].round())  # whole volumes, which an integer column holds exactly
+    want = compute(whole, name)
+    for layout, bars in _layouts(whole).items():
+        x = _input_matrix(bars, get(name))
+        assert not x.flags.writeable, layout
+        assert np.array_equal(x, whole[list(get(name).inputs)].to_numpy()), layout
+        got = compute(bars, name)
+        assert np.array_equal(got.to_numpy(), want.to_numpy(), equal_nan=True), f"{name} on {layout} bars"
+
+
+def test_columns_are_found_without_pandas_private_accessor(ohlcv: pd.DataFrame, monkeypatch) -> None:
+    want = compute(ohlcv, "adosc")
+    monkeypatch.delattr(pd.DataFrame, "_get_column_array")
+    assert np.array_equal(compute(ohlcv, "adosc").to_numpy(), want.to_numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("layout", ["side by side", "interleaved"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_bad_value_is_refused_whatever_the_layout(ohlcv: pd.DataFrame, layout: str, bad: float) -> None:
+    broken = ohlcv.copy()
+    broken.loc[broken.index[[7, 1500]], "low"] = bad
+    if layout == "interleaved":
+        broken = pd.DataFrame(np.ascontiguousarray(broken.to_numpy()), index=broken.index, columns=broken.columns)
+    with pytest.raises(IndicatorError) as caught:
+        compute(broken, "atr")
+    assert str(caught.value) == (
+        "indicator 'atr': column 'low' has 2 NaN or infinite value(s), the first at row 7 "
+        "(index 2020-01-01 07:00:00+00:00); the OHLCV contract forbids missing or infinite values; "
+        "repair or drop those rows explicitly before computing indicators"
+    )
+
+
+def test_the_missing_column_is_named_before_a_duplicate_or_a_bad_type(ohlcv: pd.DataFrame) -> None:
+    frame = pd.concat([ohlcv[["high"]], ohlcv[["high"]]], axis=1).assign(low=["x"] * len(ohlcv))
+    with pytest.raises(IndicatorError, match=r"needs column\(s\) 'close', which the frame lacks"):
+        compute(frame, "atr")
+
+
+def test_an_empty_frame_gives_an_empty_result() -> None:
+    empty = pd.DataFrame({c: np.empty(0) for c in ("open", "high", "low", "close", "volume")})
+    assert compute(empty, "atr").shape == (0, 1)
+    assert compute(empty, "midprice").shape == (0, 1)
+
+
+# --- parameters checked once, and never a checked one for an unchecked one -----------------------------
+def test_a_value_equal_to_a_valid_one_but_of_another_type_is_still_refused(ohlcv: pd.DataFrame) -> None:
+    # 3 == 3.0 and 1 == True, with equal hashes: a cache keyed on the values alone would take these for valid.
+    compute(ohlcv, "sma", period=3)
+    with pytest.raises(IndicatorError, match="period: must be an integer"):
+        compute(ohlcv, "sma", period=3.0)
+    compute(ohlcv, "mom", period=1)
+    with pytest.raises(IndicatorError, match="period: must be an integer"):
+        compute(ohlcv, "mom", period=True)
+
+
+def test_an_invalid_parameter_is_refused_every_time(ohlcv: pd.DataFrame) -> None:
+    for _ in range(2):
+        with pytest.raises(IndicatorError, match="period: must be an integer from 2"):
+            compute(ohlcv, "sma", period=1)
+
+
+def test_each_result_has_its_own_column_labels(ohlcv: pd.DataFrame) -> None:
+    first = compute(ohlcv, "bbands")
+    first.columns.name = "output"
+    second = compute(ohlcv, "bbands")
+    assert second.columns.name is None
+    assert list(second.columns) == ["upper", "middle", "lower"]

@@ -2,7 +2,8 @@
 
 Every indicator is written once, as an *update* over a float64 state vector:
 ``update(state, params, bars, out)`` advances the state over the rows of ``bars``
-(``(n_bars, n_inputs)``, the indicator's inputs in declared order) and writes one row of outputs
+(``(n_bars, n_inputs)``, the indicator's inputs in declared order, row- or column-major, possibly
+read-only: index it, never reshape it) and writes one row of outputs
 per bar into ``out`` (NaN while warming up). A batch computation is ``init`` then one ``update``
 over the whole series; the streaming form calls ``update`` with one bar at a time. Both run the
 same compiled loop body on the same state, so they agree bit for bit, and a series can also be

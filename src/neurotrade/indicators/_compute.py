@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Hashable, Mapping
@@ -61,22 +62,25 @@ def compute(df: pd.DataFrame | Mapping[Hashable, pd.DataFrame], name: str, **par
     >>> compute(bars, "sma", period=3)["sma"].tolist()
     [nan, nan, 11.0, 12.0]
     """
-    # _panel builds on this module's helpers, hence the import here rather than at the top.
-    from neurotrade.indicators._panel import compute_panel, is_panel
+    if not isinstance(df, pd.DataFrame) or isinstance(df.columns, pd.MultiIndex):
+        # _panel builds on this module's helpers, hence the import here rather than at the top.
+        from neurotrade.indicators._panel import compute_panel, is_panel
 
-    if is_panel(df):
-        return compute_panel(df, name, **params)
-    found = entry(name)
-    values = validate_params(name, **params)
+        if is_panel(df):
+            return compute_panel(df, name, **params)
+    found, vector, columns = _prepared(name, params)
     if not isinstance(df, pd.DataFrame):
         raise IndicatorError(
             f"indicator {found.info.name!r} needs a pandas DataFrame of OHLCV bars, got {type(df).__name__}"
         )
     x = _input_matrix(df, found.info)
     out = np.empty((x.shape[0], len(found.info.outputs)), dtype=np.float64)
-    vector = _param_vector(found.info, values)
+    # The frame is built around `out` before the kernel fills it: its Python work then runs while the
+    # interpreter's own data is still in cache, not after the kernel has streamed the bars through it
+    # (which made the same work cost several times more).
+    result = pd.DataFrame(out, index=df.index, columns=_fresh(columns), copy=False)
     found.update(found.init(vector), vector, x, out)
-    return pd.DataFrame(out, index=df.index, columns=list(found.info.outputs), copy=False)
+    return result
 
 
 def stream(name: str, **params: Any) -> IndicatorStream:
@@ -165,46 +169,74 @@ class IndicatorStream:
         return f"IndicatorStream({self.info.name}({args}))"
 
 
+def _prepared(name: str, params: dict[str, Any]) -> tuple[Entry, np.ndarray, pd.Index]:
+    """The indicator's entry, its parameter vector and its output column labels, for ``compute``.
+
+    Checking the parameters costs about as much as a whole indicator on a few thousand bars, so the
+    outcome is kept for the parameters seen last, keyed on each value's type and a float's sign too
+    (``True`` is checked apart from ``1``, ``-0.0`` apart from ``0.0``); invalid parameters are never
+    kept and raise every time.
+    """
+    key = (name, tuple((k, type(v), v, math.copysign(1.0, v) if type(v) is float else 0.0) for k, v in params.items()))
+    try:
+        return _prepare_cached(key)
+    except TypeError:  # an unhashable value: checked without the cache (it is refused or converted)
+        return _prepare(key)
+
+
+def _prepare(key: tuple[str, tuple[tuple[str, type, Any, float], ...]]) -> tuple[Entry, np.ndarray, pd.Index]:
+    name, items = key
+    found = entry(name)
+    values = validate_params(name, **{k: v for k, _, v, _ in items})
+    # Callers get a copy of the labels (an Index's name can be set in place), never this one.
+    return found, _param_vector(found.info, values), pd.Index(list(found.info.outputs))
+
+
+# Kept for the parameters seen last; a kernel never writes to its parameter vector.
+_prepare_cached = functools.lru_cache(maxsize=256)(_prepare)
+
+
+def _fresh(labels: pd.Index) -> pd.Index:
+    """A new Index object over the same labels, whose name a caller may set without touching ``labels``:
+    pandas' own shallow copy where it has one (a third of ``copy()``'s cost), else ``copy()``."""
+    view = getattr(labels, "_view", None)
+    return view() if view is not None else labels.copy()
+
+
 def _param_vector(info: IndicatorInfo, values: Mapping[str, int | float]) -> np.ndarray:
     """Lay the parameters out in declaration order, as the kernels read them."""
     return np.array([float(values[p.name]) for p in info.params], dtype=np.float64)
 
 
 def _input_matrix(df: pd.DataFrame, info: IndicatorInfo) -> np.ndarray:
-    """Copy the indicator's input columns into one C-contiguous ``(n_bars, n_inputs)`` float64 array."""
-    missing = [c for c in info.inputs if c not in df.columns]
-    if missing:
+    """The indicator's input columns as one read-only ``(n_bars, n_inputs)`` float64 array, checked finite.
+
+    Where the frame already holds them side by side in memory (a frame of float64 columns in OHLCV
+    order keeps them so, one contiguous column after another), the array is a view of the frame's own
+    memory, column-major; otherwise they are copied into a new column-major array. Either way each
+    input is one contiguous run of memory, which the kernels read in place: an interleaved (row-major)
+    copy cost more than most indicators themselves. It is read-only, as pandas' own views are, so that
+    every batch call runs the same compiled kernel.
+    """
+    try:
+        columns = [_column_values(df, info, column) for column in info.inputs]
+    except (KeyError, IndicatorError):
+        # A missing column is reported first, with every other one missing.
+        missing = [c for c in info.inputs if c not in df.columns]
+        if not missing:
+            raise
         present = ", ".join(map(str, df.columns)) or "none"
         raise IndicatorError(
             f"indicator {info.name!r} needs column(s) {', '.join(map(repr, missing))}, which the frame "
             f"lacks (it has: {present}); column names must be lower case OHLCV names"
-        )
-    columns = []
-    for column in info.inputs:
-        if not df.columns.is_unique and (df.columns == column).sum() > 1:
-            raise IndicatorError(
-                f"indicator {info.name!r}: column {column!r} appears more than once in the frame; "
-                "keep one and drop or rename the others"
-            )
-        series = df[column]
-        try:
-            # A NumPy-backed float column is read as it is (no copy); others (ints, nullable, object) are converted.
-            if isinstance(series.dtype, np.dtype) and series.dtype == np.float64:
-                values = series.to_numpy()
-            else:
-                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError) as e:
-            raise IndicatorError(
-                f"indicator {info.name!r}: column {column!r} must be numeric, it is {series.dtype}"
-            ) from e
-        columns.append(np.ascontiguousarray(values))
-    x = np.empty((len(df), len(columns)), dtype=np.float64)
-    if len(columns) == 1:
-        x[:, 0] = columns[0]
-        clean = bool(np.isfinite(columns[0]).all())
-    else:  # one pass, row by row: about twice as fast as writing strided columns and checking them apart
-        clean = _pack_rows(tuple(columns), x)
-    if not clean:
+        ) from None
+    x = _side_by_side(columns)
+    if x is None:
+        x = np.empty((len(df), len(columns)), dtype=np.float64, order="F")
+        for j, values in enumerate(columns):
+            x[:, j] = values
+        x.flags.writeable = False
+    if not _all_finite(x):
         for column, values in zip(info.inputs, columns, strict=True):
             bad = ~np.isfinite(values)
             if bad.any():
@@ -217,16 +249,83 @@ def _input_matrix(df: pd.DataFrame, info: IndicatorInfo) -> np.ndarray:
     return x
 
 
-@njit(cache=True)
-def _pack_rows(columns, out):
-    """Copy same-length float64 columns into the rows of ``out``; False if any value is NaN or infinite."""
-    clean = True
-    for i in range(out.shape[0]):
-        for j in range(len(columns)):
-            value = columns[j][i]
-            out[i, j] = value
-            clean = clean and np.isfinite(value)
-    return clean
+def _column_values(df: pd.DataFrame, info: IndicatorInfo, column: str) -> np.ndarray:
+    """One input column's values as a 1-D float64 array: the frame's own array when it stores
+    float64 in NumPy, else converted (ints, nullable and other extension types)."""
+    where = df.columns.get_loc(column) if df.columns.is_unique else None
+    if not isinstance(where, (int, np.integer)):
+        found = np.flatnonzero(df.columns == column)
+        if len(found) == 0:
+            raise KeyError(column)
+        if len(found) > 1:
+            raise IndicatorError(
+                f"indicator {info.name!r}: column {column!r} appears more than once in the frame; "
+                "keep one and drop or rename the others"
+            )
+        where = int(found[0])
+    # pandas' own accessor for a column's stored values (pandas >= 1.3) skips building a Series, which
+    # after a kernel has streamed a long series through the caches costs as much as a short indicator.
+    getter = getattr(df, "_get_column_array", None)
+    values = getter(where) if getter is not None else None
+    if isinstance(values, np.ndarray) and values.dtype == np.float64 and values.shape == (len(df),):
+        return values
+    series = df.iloc[:, where]
+    try:
+        # A NumPy-backed float column is read as it is (no copy); others (ints, nullable, object) are converted.
+        if isinstance(series.dtype, np.dtype) and series.dtype == np.float64:
+            return series.to_numpy()
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as e:
+        raise IndicatorError(f"indicator {info.name!r}: column {column!r} must be numeric, it is {series.dtype}") from e
+
+
+def _side_by_side(columns: list[np.ndarray]) -> np.ndarray | None:
+    """A read-only column-major ``(n, k)`` view of the columns where they are consecutive rows of one
+    C-contiguous 2-D array (as pandas keeps the float64 columns of a frame), else None.
+
+    Nothing is assumed about that memory; each of these is checked: the array each column views,
+    its shape and layout, and each column's address in it.
+    """
+    first = columns[0]
+    n = len(first)
+    if len(columns) == 1:
+        if not first.flags.c_contiguous:
+            return None
+        view = first.reshape(n, 1)
+    else:
+        owner = first.base
+        if not (
+            n > 0
+            and isinstance(owner, np.ndarray)
+            and owner.dtype == np.float64
+            and owner.ndim == 2
+            and owner.shape[1] == n
+            and owner.flags.c_contiguous
+        ):
+            return None
+        base = owner.__array_interface__["data"][0]
+        row, left = divmod(first.__array_interface__["data"][0] - base, 8 * n)
+        if left != 0 or not 0 <= row <= owner.shape[0] - len(columns):
+            return None
+        for j, values in enumerate(columns):
+            if values.base is not owner or values.__array_interface__["data"][0] != base + (row + j) * 8 * n:
+                return None
+        view = owner[row : row + len(columns)].T
+    view.flags.writeable = False
+    return view
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _all_finite(x):
+    """Whether every value of ``x`` is finite: ``v - v`` is 0 for a finite ``v`` and NaN for NaN or an
+    infinity, so their sum is 0 exactly when all are finite (and cannot overflow). Summing in any order
+    (``reassoc``) lets the compiler vectorise it; the check stays exact."""
+    total = 0.0
+    for j in range(x.shape[1]):
+        for i in range(x.shape[0]):
+            value = x[i, j]
+            total += value - value
+    return total == 0.0
 
 
 def _keys(bar: object) -> str:

@@ -654,19 +654,23 @@ def _lag_init(params):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _roc_value(x, before, mode):
-    """TA-Lib's ROC family: each is 0 where the earlier close is 0."""
-    if before == 0.0:
-        return 0.0
+    """TA-Lib's ROC family: each is 0 where the earlier close is 0.
+
+    The quotient is formed in every case and then discarded where the earlier close is 0 (a select,
+    not a branch), which lets the compiler vectorise the loop over the bars.
+    """
     if mode == _ROC:
-        return ((x / before) - 1.0) * 100.0
-    if mode == _ROCP:
-        return (x - before) / before
-    if mode == _ROCR:
-        return x / before
-    return (x / before) * 100.0
+        value = ((x / before) - 1.0) * 100.0
+    elif mode == _ROCP:
+        value = (x - before) / before
+    elif mode == _ROCR:
+        value = x / before
+    else:
+        value = (x / before) * 100.0
+    return 0.0 if before == 0.0 else value
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _lag_run(state, params, bars, out, mode):
     n = params[0]
     size = int(n)
@@ -685,8 +689,11 @@ def _lag_run(state, params, bars, out, mode):
         y[row] = _roc_value(x[row], before, mode) if mode != _MOM else x[row] - before
     start = max(start, early)
     if mode != _MOM:
-        for row in range(start, rows):
-            y[row] = _roc_value(x[row], x[row - size], mode)
+        # Unsigned indices: numba then adds no wrap-around test for negative ones, the addresses are
+        # plain strides, and the compiler vectorises the loop (about 4x faster than with signed ones).
+        lag = np.uintp(size)
+        for row in range(np.uintp(start), np.uintp(rows)):
+            y[row] = _roc_value(x[row], x[row - lag], mode)
     elif start < rows:
         # A whole-array ufunc: numba vectorises it, not the same subtraction written as a loop (it
         # cannot rule out that `out` overlaps `bars`).
@@ -851,15 +858,11 @@ def _bop_init(params):
 
 @njit(cache=True, error_model="numpy")
 def _bop_update(state, params, bars, out):
-    rows = bars.shape[0]
-    # A flat view with a constant stride, which the compiler vectorises.
-    flat = bars.reshape(4 * rows)
-    y = out.reshape(rows)
-    for row in range(rows):
-        span = flat[4 * row + 1] - flat[4 * row + 2]
+    for row in range(bars.shape[0]):
+        span = bars[row, 1] - bars[row, 2]
         # A bar without range has no balance of power to report.
-        value = (flat[4 * row + 3] - flat[4 * row]) / span
-        y[row] = value if span > 0.0 else 0.0
+        value = (bars[row, 3] - bars[row, 0]) / span
+        out[row, 0] = value if span > 0.0 else 0.0
 
 
 # --- registrations --------------------------------------------------------------------------------

@@ -402,9 +402,10 @@ def _from_frames(frames: Mapping[Hashable, pd.DataFrame], info: IndicatorInfo) -
             matrices.append(_input_matrix(frame, info))
         except IndicatorError as e:
             raise IndicatorError(f"symbol {symbol!r}: {e}") from e
-    bars = np.concatenate(matrices)
     starts = np.zeros(len(symbols) + 1, dtype=np.int64)
     np.cumsum([len(m) for m in matrices], out=starts[1:])
+    # The runner reads row-major bars, whatever layout each frame's columns had.
+    bars = np.concatenate(matrices, out=np.empty((int(starts[-1]), len(info.inputs)), dtype=np.float64))
     indexes = [frames[symbol].index for symbol in symbols]
     first = indexes[0]
     if all(index.equals(first) for index in indexes[1:]):

@@ -2,8 +2,8 @@
 
 Each is written once as an update over a small float64 state and follows TA-Lib 0.8's arithmetic to the
 last bit: the per-bar prices sum their terms in TA-Lib's order, the midpoints take the rolling extremes
-by blocks (van Herk / Gil-Werman, as ``donchian``), and the acceleration bands are three SMAs with the
-SMA's running sum.
+by blocks (van Herk / Gil-Werman, as ``donchian``, in a loop without data-dependent branches), and the
+acceleration bands are three SMAs with the SMA's running sum.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from neurotrade.indicators._channels import _window_max
 from neurotrade.indicators._params import period
 from neurotrade.indicators._registry import IndicatorInfo, register
 
@@ -52,8 +51,16 @@ def _wclprice_update(state, params, bars, out):
 
 # --- MIDPOINT / MIDPRICE --------------------------------------------------------------------------
 # (highest + lowest) / 2 over `period` bars: of the close (MIDPOINT) or of the high and the low
-# (MIDPRICE). State: bars seen, position in the block, the block maxima of the highs and of the
-# negated lows, then the ring and suffix maxima of each (the layout of `donchian`).
+# (MIDPRICE). The rolling extremes by blocks of `period` bars (van Herk / Gil-Werman, made causal): the
+# window ending at a bar is the current block up to that bar, whose running extremes are kept, plus the
+# tail of the previous block, whose suffix extremes are computed once when that block completes. The
+# loop runs block by block, so a bar costs a few comparisons with no branch on the data or on its place
+# in the block (the running extremes restart from -inf / +inf at each block, and a sentinel after the
+# suffixes stands for the empty tail at a block's last bar). A block that begins within a call is read
+# from the bars themselves; only one left unfinished at the end of a call is copied to the state, where
+# the next call finds it. Any order of comparisons finds the same extremes, so the values are TA-Lib's
+# exactly. State: bars seen, position in the block, the running highest and lowest, then the block's
+# highs, their suffix maxima (+ sentinel), its lows and their suffix minima (+ sentinel).
 _MP_COUNT = 0
 _MP_POS = 1
 _MP_HIGH = 2
@@ -63,7 +70,24 @@ _MP_RINGS = 4
 
 @njit(cache=True, error_model="numpy")
 def _midpoint_init(params):
-    return np.zeros(_MP_RINGS + 4 * int(params[0]))
+    size = int(params[0])
+    state = np.zeros(_MP_RINGS + 4 * size + 2)
+    rings = state[_MP_RINGS:]
+    state[_MP_HIGH] = -np.inf
+    state[_MP_LOW] = np.inf
+    rings[size : 2 * size + 1] = -np.inf  # no previous block yet: its tail holds nothing
+    rings[3 * size + 1 :] = np.inf
+    return state
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _midpoint_bar(high, low, highest, lowest, tail_high, tail_low):
+    """One bar: the block's running extremes with it, and the window's midpoint."""
+    highest = high if high > highest else highest
+    lowest = low if low < lowest else lowest
+    top = tail_high if tail_high > highest else highest
+    bottom = tail_low if tail_low < lowest else lowest
+    return highest, lowest, (top + bottom) / 2.0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -71,18 +95,54 @@ def _midpoint_run(state, params, bars, out, high_col, low_col):
     n = params[0]
     size = int(n)
     rings = state[_MP_RINGS:]
-    hi_ring, hi_suffix = rings[:size], rings[size : 2 * size]
-    lo_ring, lo_suffix = rings[2 * size : 3 * size], rings[3 * size :]
+    hi_block, hi_suffix = rings[:size], rings[size : 2 * size + 1]
+    lo_block, lo_suffix = rings[2 * size + 1 : 3 * size + 1], rings[3 * size + 1 :]
     count, pos = state[_MP_COUNT], int(state[_MP_POS])
-    hi_prefix, lo_prefix = state[_MP_HIGH], state[_MP_LOW]
-    for row in range(bars.shape[0]):
-        t = count
-        count += 1.0
-        _, hi_prefix, highest = _window_max(hi_ring, hi_suffix, pos, hi_prefix, bars[row, high_col])
-        pos, lo_prefix, lowest = _window_max(lo_ring, lo_suffix, pos, lo_prefix, -bars[row, low_col])
-        out[row, 0] = (highest - lowest) / 2.0 if t >= n - 1.0 else np.nan
-    state[_MP_COUNT], state[_MP_POS] = count, pos
-    state[_MP_HIGH], state[_MP_LOW] = hi_prefix, lo_prefix
+    highest, lowest = state[_MP_HIGH], state[_MP_LOW]
+    rows = bars.shape[0]
+    row = 0
+    if pos > 0:  # finish the block an earlier call began: its first bars are in the state
+        stop = min(rows, size - pos)
+        for r in range(stop):
+            high, low = bars[r, high_col], bars[r, low_col]
+            hi_block[pos], lo_block[pos] = high, low
+            highest, lowest, out[r, 0] = _midpoint_bar(
+                high, low, highest, lowest, hi_suffix[pos + 1], lo_suffix[pos + 1]
+            )
+            pos += 1
+        row = stop
+        if pos == size:
+            top, bottom = -np.inf, np.inf
+            for j in range(size - 1, -1, -1):
+                top = max(top, hi_block[j])
+                bottom = min(bottom, lo_block[j])
+                hi_suffix[j], lo_suffix[j] = top, bottom
+            pos = 0
+            highest, lowest = -np.inf, np.inf
+    while row < rows:  # blocks that begin in this call, read where they are
+        stop = min(rows, row + size)
+        for r in range(row, stop):
+            p = r - row + 1
+            highest, lowest, out[r, 0] = _midpoint_bar(
+                bars[r, high_col], bars[r, low_col], highest, lowest, hi_suffix[p], lo_suffix[p]
+            )
+        if stop - row == size:
+            top, bottom = -np.inf, np.inf
+            for r in range(stop - 1, row - 1, -1):
+                top = max(top, bars[r, high_col])
+                bottom = min(bottom, bars[r, low_col])
+                hi_suffix[r - row], lo_suffix[r - row] = top, bottom
+            highest, lowest = -np.inf, np.inf
+        else:  # unfinished: kept for the next call
+            for r in range(row, stop):
+                hi_block[r - row], lo_block[r - row] = bars[r, high_col], bars[r, low_col]
+            pos = stop - row
+        row = stop
+    # Warm-up bars were computed over the bars so far like any other; their values are replaced here.
+    for r in range(min(rows, max(0, int(n - 1.0 - count)))):
+        out[r, 0] = np.nan
+    state[_MP_COUNT], state[_MP_POS] = count + rows, pos
+    state[_MP_HIGH], state[_MP_LOW] = highest, lowest
 
 
 @njit(cache=True, error_model="numpy")

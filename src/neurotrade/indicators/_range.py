@@ -36,16 +36,13 @@ def _trange_update(state, params, bars, out):
     rows = bars.shape[0]
     if rows == 0:
         return
-    # A flat view with a constant stride, which the compiler vectorises.
-    flat = bars.reshape(3 * rows)
-    y = out.reshape(rows)
     # The first bar has no previous close, hence no true range (TA-Lib's lookback of 1).
-    y[0] = true_range(flat[0], flat[1], prev_close) if count > 0.0 else np.nan
+    out[0, 0] = true_range(bars[0, 0], bars[0, 1], prev_close) if count > 0.0 else np.nan
     for row in range(1, rows):
-        high, low, prev = flat[3 * row], flat[3 * row + 1], flat[3 * row - 1]
+        high, low, prev = bars[row, 0], bars[row, 1], bars[row - 1, 2]
         # `true_range` as nested max(), the same value in a form the compiler vectorises.
-        y[row] = max(max(high - low, abs(prev - high)), abs(prev - low))
-    state[_TR_COUNT], state[_TR_CLOSE] = count + rows, flat[3 * rows - 1]
+        out[row, 0] = max(max(high - low, abs(prev - high)), abs(prev - low))
+    state[_TR_COUNT], state[_TR_CLOSE] = count + rows, bars[rows - 1, 2]
 
 
 # --- NATR -----------------------------------------------------------------------------------------

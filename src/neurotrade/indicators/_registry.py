@@ -123,9 +123,11 @@ class Entry:
 
     ``init(params) -> state`` and ``update(state, params, bars, out)`` are numba functions over
     float64 arrays: ``params`` holds the parameter values in declaration order, ``bars`` is
-    ``(n_bars, n_inputs)`` and ``out`` is ``(n_bars, n_outputs)``, both C-contiguous. ``update``
-    advances ``state`` over every row of ``bars``; a batch run is one call over the whole series and
-    a stream one call per bar, so the two agree bit for bit.
+    ``(n_bars, n_inputs)`` and ``out`` is ``(n_bars, n_outputs)``, C-contiguous. ``bars`` may be laid
+    out either way and be read-only (``compute`` passes a column-major view of the frame's own
+    columns, the stream and the panel runner row-major arrays), so a kernel indexes it and never
+    reshapes it. ``update`` advances ``state`` over every row of ``bars``; a batch run is one call
+    over the whole series and a stream one call per bar, so the two agree bit for bit.
     """
 
     info: IndicatorInfo

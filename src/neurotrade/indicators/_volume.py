@@ -46,22 +46,20 @@ def _obv_update(state, params, bars, out):
     rows = bars.shape[0]
     if rows == 0:
         return
-    flat = bars.reshape(2 * rows)
-    y = out.reshape(rows)
     start = 0
     if count == 0.0:
-        obv = flat[1]
-        prev = flat[0]
-        y[0] = obv
+        obv = bars[0, 1]
+        prev = bars[0, 0]
+        out[0, 0] = obv
         start = 1
     for row in range(start, rows):
-        close, volume = flat[2 * row], flat[2 * row + 1]
+        close, volume = bars[row, 0], bars[row, 1]
         # -1, 0 or +1 times the volume, without a branch the data would mispredict; adding or
         # subtracting the volume this way is exact.
         direction = (1.0 if close > prev else 0.0) - (1.0 if close < prev else 0.0)
         obv += direction * volume
         prev = close
-        y[row] = obv
+        out[row, 0] = obv
     state[_OBV_COUNT], state[_OBV_CLOSE], state[_OBV_VALUE] = count + rows, prev, obv
 
 
@@ -74,13 +72,9 @@ def _ad_init(params):
 @njit(cache=True, error_model="numpy")
 def _ad_update(state, params, bars, out):
     ad = state[0]
-    rows = bars.shape[0]
-    flat = bars.reshape(4 * rows)
-    y = out.reshape(rows)
-    for row in range(rows):
-        i = 4 * row
-        ad = _ad_step(ad, flat[i], flat[i + 1], flat[i + 2], flat[i + 3])
-        y[row] = ad
+    for row in range(bars.shape[0]):
+        ad = _ad_step(ad, bars[row, 0], bars[row, 1], bars[row, 2], bars[row, 3])
+        out[row, 0] = ad
     state[0] = ad
 
 
@@ -109,27 +103,23 @@ def _adosc_update(state, params, bars, out):
     count, ad = state[_ADOSC_COUNT], state[_ADOSC_AD]
     fast_ema, slow_ema = state[_ADOSC_FAST], state[_ADOSC_SLOW]
     rows = bars.shape[0]
-    flat = bars.reshape(4 * rows)
-    y = out.reshape(rows)
     row = 0
     while row < rows and count < first:
-        i = 4 * row
-        ad = _ad_step(ad, flat[i], flat[i + 1], flat[i + 2], flat[i + 3])
+        ad = _ad_step(ad, bars[row, 0], bars[row, 1], bars[row, 2], bars[row, 3])
         if count == 0.0:
             fast_ema = ad
             slow_ema = ad
         else:
             fast_ema = fma(keep_fast, fast_ema, k_fast * ad)
             slow_ema = fma(keep_slow, slow_ema, k_slow * ad)
-        y[row] = np.nan
+        out[row, 0] = np.nan
         count += 1.0
         row += 1
     for r in range(row, rows):
-        i = 4 * r
-        ad = _ad_step(ad, flat[i], flat[i + 1], flat[i + 2], flat[i + 3])
+        ad = _ad_step(ad, bars[r, 0], bars[r, 1], bars[r, 2], bars[r, 3])
         fast_ema = fma(keep_fast, fast_ema, k_fast * ad)
         slow_ema = fma(keep_slow, slow_ema, k_slow * ad)
-        y[r] = fast_ema - slow_ema
+        out[r, 0] = fast_ema - slow_ema
     state[_ADOSC_COUNT], state[_ADOSC_AD] = count + (rows - row), ad
     state[_ADOSC_FAST], state[_ADOSC_SLOW] = fast_ema, slow_ema
 
