@@ -75,6 +75,15 @@ def serve_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker processes (uvicorn's).")] = 1,
     jobs: Annotated[int, typer.Option(min=1, max=64, help="Jobs (training, backtests, searches) run at once.")] = 1,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=3600,
+            help="Seconds a request may take to arrive whole (headers and body); a slower client gets 408 and is "
+            "disconnected, so slow or silent connections cannot hold the server's connection slots.",
+        ),
+    ] = 30.0,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -107,7 +116,13 @@ def serve_command(
 
     from neurotrade.serve import Database, list_keys
 
-    settings = _settings(ctx, max_jobs=jobs, docs=docs, **({"ray_address": ray} if ray is not None else {}))
+    settings = _settings(
+        ctx,
+        max_jobs=jobs,
+        docs=docs,
+        request_timeout_s=request_timeout,
+        **({"ray_address": ray} if ray is not None else {}),
+    )
     if not any(k.revoked_at is None for k in list_keys(Database(settings.database))):
         err_console.print(
             "[yellow]warning:[/] no API key yet: every endpoint but /health will answer 401. Create one with "
@@ -124,6 +139,7 @@ def serve_command(
     uvicorn.run(
         "neurotrade.serve._app:create_app",
         factory=True,
+        http="neurotrade.serve._protocol:BoundedRequests",  # uvicorn's own, bounding the time and head of a request
         host=host,
         port=port,
         workers=workers if workers > 1 else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
@@ -32,6 +33,25 @@ models, ask a model for a decision, and read the paper sessions.
 Every endpoint but `/health` needs an API key (`neurotrade serve key create`), sent as `Authorization: Bearer KEY`
 or `X-API-Key: KEY`. Every error is `{"error": {"message": ..., "field": ...}}`.
 """
+
+
+class HeadAsGet:
+    """ASGI middleware: a HEAD request is served as the GET it stands for (HTTP asks it of every GET resource; a
+    FastAPI route takes GET alone), key included; the server, which still sees HEAD, sends the headers only.
+
+    Parameters
+    ----------
+    app
+        The ASGI app it wraps.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}  # a copy: the server's own scope still says HEAD
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: ServeSettings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -77,6 +97,8 @@ def create_app(settings: ServeSettings | None = None, *, run_jobs: bool = True) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /models/ is not /models: a redirect would be answered before the key is checked, and not in JSON.
+        redirect_slashes=False,
         openapi_url="/openapi.json" if open_docs else None,
         docs_url="/docs" if open_docs else None,
         redoc_url="/redoc" if open_docs else None,
@@ -94,6 +116,7 @@ def create_app(settings: ServeSettings | None = None, *, run_jobs: bool = True) 
     app.state.supervisor = supervisor
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.state.streams = StreamStore(settings, app.state.engines)
     for module in (health, strategies, jobs, models, runs, predict, streams, paper):
         app.include_router(module.router)

@@ -105,6 +105,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {}
+        if tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+            # FastAPI hands on the raw bytes of a body not sent as JSON: say what to send, not what they were.
+            return _json(422, "the body must be a JSON object, sent with Content-Type: application/json", "body")
         message = validation_message(first) if first else "the request is not valid"
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
@@ -114,8 +117,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         field = None
-        if exc.status_code == 404 and message == "Not Found":
-            message = f"no such endpoint: {request.method} {request.url.path}; see /docs for the API"
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 400 and message == "There was an error parsing the body":
             message = "the request body cannot be read: send JSON in UTF-8 with Content-Type: application/json"

@@ -35,6 +35,7 @@ from filelock import FileLock, Timeout
 from neurotrade._threads import thread_budget
 from neurotrade.serve._db import Database, transaction
 from neurotrade.serve._errors import ApiError
+from neurotrade.serve._runner import PARENT_ENV
 from neurotrade.serve._settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -402,7 +403,7 @@ class Supervisor:
         out.flush()
         threads = self.settings.job_threads or thread_budget(self.settings.max_jobs)
         # The job reads the server's settings (workspace, Ray address) back from its environment.
-        env = {**os.environ, **self.settings.to_env(), "NEUROTRADE_THREADS": str(threads)}
+        env = {**os.environ, **self.settings.to_env(), "NEUROTRADE_THREADS": str(threads), PARENT_ENV: str(os.getpid())}
         command = [sys.executable, "-m", "neurotrade.serve._runner", str(folder)]
         if job.resume:
             command.append("--resume")
@@ -429,10 +430,12 @@ class Supervisor:
         del self._running[job_id]
         outcome = _read_result(self.store.folder(job_id))
         current = self.store.get(job_id)
-        if current is not None and current.cancel_requested:
-            self.store.finish(job_id, "cancelled", exit_code=code, error="cancelled on request")
-        elif code == 0 and outcome.get("ok"):
+        # A job that finished its work before the cancel reached it succeeded: its bundle is saved, and calling it
+        # cancelled would hide the bundle and its result.
+        if code == 0 and outcome.get("ok"):
             self.store.finish(job_id, "succeeded", exit_code=0, error=None, result=outcome.get("result"))
+        elif current is not None and current.cancel_requested:
+            self.store.finish(job_id, "cancelled", exit_code=code, error="cancelled on request")
         else:
             error = outcome.get("error") or (
                 f"the job's process was killed by signal {-code}"

@@ -30,15 +30,18 @@ log = logging.getLogger("neurotrade.serve.job")
 
 # How often the runner checks that its server is still alive.
 WATCH_SECONDS = 0.5
+# The server's pid, from the supervisor: the runner's parent when it started may already be init (the server died
+# while the runner was importing), and a watch of that parent would never fire.
+PARENT_ENV = "NEUROTRADE_SERVE_PARENT_PID"
 # progress.json is rewritten at most this often (an epoch can take milliseconds).
 PROGRESS_SECONDS = 0.5
 
 
 def _watch_parent(parent: int) -> None:
     while True:
-        time.sleep(WATCH_SECONDS)
         if os.getppid() != parent:  # re-parented: the server is gone
             os.killpg(os.getpgid(0), signal.SIGKILL)
+        time.sleep(WATCH_SECONDS)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the job named on the command line; the exit code says how it ended."""
     args = sys.argv[1:] if argv is None else argv
     folder, resume = Path(args[0]), "--resume" in args[1:]
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     from neurotrade._threads import configure_threads
 

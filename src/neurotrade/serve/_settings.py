@@ -37,6 +37,9 @@ class ServeSettings(BaseModel):
         Decision engines kept loaded for ``/predict`` (least recently used first out).
     max_body_bytes
         The largest request body accepted (413 beyond it), whatever the endpoint.
+    request_timeout_s
+        How long a request may take to arrive whole, headers and body (408 and disconnected beyond it), so slow
+        or silent connections cannot hold the server's connection slots for ever.
     poll_seconds
         How often the job supervisor looks for queued jobs, finished processes and cancellations.
     max_streams, max_stream_bars, stream_idle_hours
@@ -67,6 +70,7 @@ class ServeSettings(BaseModel):
     job_threads: int | None = Field(None, ge=1, le=1024)
     engine_cache: int = Field(8, ge=1, le=256)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    request_timeout_s: float = Field(30.0, gt=0, le=3600)
     poll_seconds: float = Field(0.25, gt=0, le=10)
     max_streams: int = Field(1000, ge=1, le=100_000)
     max_stream_bars: int = Field(100_000, ge=100, le=10_000_000)

@@ -207,6 +207,16 @@ class StreamStore:
             held = self._held.get(stream_id)
             if held is not None:
                 self._held.move_to_end(stream_id)
+        # A held engine outlives its bundle's deletion (DELETE /models, or the CLI): the stream ends with it, as it
+        # does in a process that would have to load the bundle again.
+        if not (self.engines.models_dir / row["model"]).is_dir():
+            self._drop(stream_id)
+            raise ApiError(
+                409,
+                f"stream {stream_id} decides with bundle {row['model']}, which was deleted: close it (DELETE "
+                "/streams/{id}) and open a new stream on another bundle",
+                field="path.stream_id",
+            )
         if held is not None and held.fed == row["bars"]:
             return held
         name, engine = self.engines.engine(row["model"])

@@ -164,7 +164,7 @@ def get_result(job_id: JobId, store: Jobs) -> JobResult:
 @router.post("/{job_id}/cancel", response_model=JobOut, summary="Cancel a job", responses=responses(404, 409))
 def cancel_job(job_id: JobId, store: Jobs) -> JobOut:
     """A queued (or interrupted) job is cancelled at once; a running one is stopped (SIGTERM, then SIGKILL after
-    5 s) and ends `cancelled`."""
+    5 s) and ends `cancelled`, unless it finished its work before the cancel reached it (then it `succeeded`)."""
     return job_out(store.cancel(job_id), store)
 
 
