@@ -6,7 +6,9 @@ models read their windows out of the same ``(rows, features)`` matrix by index a
 
 One epoch, in order: shuffle with the run's own generator, then per minibatch set the learning rate (cosine),
 forward under autocast (CUDA with AMP only), backward through the gradient scaler, clip, step; then the
-validation loss, the plateau schedule, early-stopping bookkeeping, the checkpoint, the progress callback.
+validation loss, the plateau schedule, early-stopping bookkeeping, the checkpoint, the progress callback. On the
+CPU a step is forward, backward, clip and Adam's fused kernel with nothing else around them, on one thread for
+the small networks (``_step.py``); the losses stay on the device until the epoch ends.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from neurotrade.training._checkpoint import load_checkpoint, rng_state, save_che
 from neurotrade.training._device import select_device
 from neurotrade.training._losses import make_loss
 from neurotrade.training._schedule import PlateauScheduler, cosine_lr
+from neurotrade.training._step import FusedAdamStep, clip_grad_norm, step_threads, torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -209,38 +212,54 @@ def train_classifier(
     if resume_from is not None:
         start, step, waited, best_weights = _resume(resume_from, meta, model, optimizer, plateau, scaler, order, result)
 
+    # The CPU path leaves out the gradient scaler (mixed precision is for CUDA only) and torch.optim's per-step
+    # Python (_step.py); CUDA steps as before.
+    fast = device.type == "cpu"
+    stepper = FusedAdamStep(optimizer)
+    threads = step_threads(model, spec.batch_size, lookback, device)
+    logger.debug("training on %d intra-op thread(s)", threads)
     for epoch in range(start + 1, spec.epochs + 1):
         if result.stopped_early:
             break
         started = time.perf_counter()
         model.train()
         permutation = torch.randperm(len(train), generator=order).to(device)
-        total = torch.zeros((), device=device)  # summed on the device: no host sync per step
-        parts: dict[str, torch.Tensor] = {}
-        for begin in range(0, len(train), spec.batch_size):
-            idx = permutation[begin : begin + spec.batch_size]  # (B,)
-            if schedule.type == "cosine":
-                _set_lr(optimizer, _cosine(step, spec, steps_per_epoch))
-            with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
-                loss, batch_parts = _batch_loss(model, train, idx, yt, et, loss_fn, own_loss)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if spec.grad_clip is not None:
-                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-                nn.utils.clip_grad_norm_(params, spec.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            total += loss.detach() * len(idx)
-            for name, value in batch_parts.items():
-                parts[name] = parts.get(name, 0.0) + value.detach() * len(idx)
-            step += 1
-        train_loss = total.item() / len(train)
-        if not math.isfinite(train_loss):
-            raise ModelError(
-                f"the training loss became {train_loss} at epoch {epoch}; lower training.learning_rate, set "
-                "training.grad_clip, or check the features for extreme values"
-            )
-        val_loss, val_parts = _evaluate(model, val, yv, ev, own_loss, use_amp)
+        losses: list[torch.Tensor] = []  # one per batch, summed after the epoch: no host sync per step
+        parts: dict[str, list[torch.Tensor]] = {}
+        with torch_threads(threads):
+            for idx in permutation.split(spec.batch_size):  # (B,) each
+                if schedule.type == "cosine":
+                    _set_lr(optimizer, _cosine(step, spec, steps_per_epoch))
+                if fast:
+                    loss, batch_parts = _batch_loss(model, train, idx, yt, et, loss_fn, own_loss)
+                    for p in params:
+                        p.grad = None
+                    loss.backward()
+                    if spec.grad_clip is not None:
+                        clip_grad_norm(params, spec.grad_clip)
+                    stepper.step()
+                else:
+                    with torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext():
+                        loss, batch_parts = _batch_loss(model, train, idx, yt, et, loss_fn, own_loss)
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    if spec.grad_clip is not None:
+                        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                        nn.utils.clip_grad_norm_(params, spec.grad_clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                losses.append(loss.detach())
+                for name, value in batch_parts.items():
+                    parts.setdefault(name, []).append(value.detach())
+                step += 1
+            sizes = _batch_sizes(len(train), spec.batch_size, device)  # (batches,)
+            train_loss = _weighted_sum(losses, sizes).item() / len(train)
+            if not math.isfinite(train_loss):
+                raise ModelError(
+                    f"the training loss became {train_loss} at epoch {epoch}; lower training.learning_rate, set "
+                    "training.grad_clip, or check the features for extreme values"
+                )
+            val_loss, val_parts = _evaluate(model, val, yv, ev, own_loss, use_amp)
         if not math.isfinite(val_loss):
             raise ModelError(
                 f"the validation loss became {val_loss} at epoch {epoch}; check the validation features for NaN "
@@ -258,7 +277,7 @@ def train_classifier(
         else:
             waited += 1
         record: dict[str, float] = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": lr}
-        record |= {f"train_{name}": value.item() / len(train) for name, value in parts.items()}
+        record |= {f"train_{name}": _weighted_sum(v, sizes).item() / len(train) for name, v in parts.items()}
         record |= {f"val_{name}": value for name, value in val_parts.items()}
         result.history.append(record)
         result.seconds.append(time.perf_counter() - started)
@@ -358,7 +377,7 @@ def _own_loss(model: nn.Module, weight: torch.Tensor | None, spec: TrainingSpec)
     return model.loss
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def _evaluate(
     model: nn.Module,
     inputs: Inputs,
@@ -398,6 +417,18 @@ def _cosine(step: int, spec: TrainingSpec, steps_per_epoch: int) -> float:
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def _batch_sizes(n: int, batch_size: int, device: torch.device) -> torch.Tensor:
+    """The number of samples in each of an epoch's batches (the last one may be short), as floats."""
+    sizes = torch.full((math.ceil(n / batch_size),), float(batch_size), device=device)  # (batches,)
+    sizes[-1] = n - batch_size * (len(sizes) - 1)
+    return sizes
+
+
+def _weighted_sum(values: list[torch.Tensor], sizes: torch.Tensor) -> torch.Tensor:
+    """Sum of per-batch means times batch sizes: the epoch's total, in one reduction on the device."""
+    return (torch.stack(values).float() * sizes).sum()  # ()
 
 
 def _clone(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
