@@ -112,8 +112,7 @@ def in_process_ms(home: Path, model: str, body: bytes, repeats: int = 200) -> fl
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        t = template
-        engine = DecisionEngine(t.strategy, t.model, t.scaler, t.resolved_features, t.rules)
+        engine = template.fresh()  # as the server's engine cache does
         for bar in bars:
             decision = engine.update(bar, time=pd.Timestamp(bar["time"]))
         times.append(time.perf_counter() - start)

@@ -235,3 +235,25 @@ def test_a_bad_bar_is_refused_without_advancing_anything(replayed_run: tuple, re
     np.testing.assert_array_equal(np.stack([d.features for d in got]), np.stack([d.features for d in expected]))
     np.testing.assert_array_equal(np.stack([d.proba for d in got[60:]]), np.stack([d.proba for d in expected[60:]]))
     assert [d.target for d in got] == [d.target for d in expected]
+
+
+def test_fresh_engines_share_the_model_and_decide_as_their_own_bundle_engine_even_from_threads(
+    replayed_run: tuple, replay_home: Path
+) -> None:
+    """What /predict does: engines from one template, sharing its float64 model copy, fed at the same time from
+    several threads, each decide exactly as an engine built alone from the bundle."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, bars, name, last = replayed_run
+    bundle = load_bundle(name, home=replay_home)
+    alone = _replay(DecisionEngine.from_bundle(bundle), bars, last.index[0])
+    template = DecisionEngine.from_bundle(bundle)
+    engines = [template.fresh() for _ in range(4)]
+    assert all(e.inference_model is template.inference_model for e in engines)
+    with ThreadPoolExecutor(4) as pool:
+        replays = list(pool.map(lambda e: _replay(e, bars, last.index[0]), engines))
+    for replay in replays:
+        np.testing.assert_array_equal(
+            np.stack([d.proba for d in replay if d.ready]), np.stack([d.proba for d in alone if d.ready])
+        )
+        assert [(d.signal, d.target, d.size) for d in replay] == [(d.signal, d.target, d.size) for d in alone]

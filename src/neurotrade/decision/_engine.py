@@ -145,6 +145,8 @@ class DecisionEngine:
         resolved_features: list[str],
         rules: DecisionRules | None = None,
         primary: Any = None,
+        *,
+        _inference: torch.nn.Module | None = None,
     ) -> None:
         self.strategy = strategy
         self.stream = FeatureStream(strategy)
@@ -157,7 +159,7 @@ class DecisionEngine:
             )
         self.resolved_features = list(resolved_features)
         self.model = model.eval()
-        self.inference_model = inference_copy(model)
+        self.inference_model = _inference if _inference is not None else inference_copy(model)
         self.scaler = scaler
         self.windows = getattr(model, "input_kind", "rows") != "rows"
         self.lookback = int(getattr(model, "lookback", 1))
@@ -214,6 +216,36 @@ class DecisionEngine:
     @position.setter
     def position(self, value: int) -> None:
         self.state = self.state.holding(int(value))
+
+    def fresh(self) -> DecisionEngine:
+        """A new engine of the same bundle, as if just built: its own feature streams, rule state and input
+        buffers, sharing this one's float64 model copy, which no decision changes (it runs in eval mode without
+        gradients), so many engines may use it at once, from several threads. A meta-labelling engine is refused:
+        its primary stream is built from the bundle (use :meth:`from_bundle`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from neurotrade import run, load_bundle
+        >>> from neurotrade.config import parse_strategy
+        >>> from neurotrade.data import synthetic_ohlcv
+        >>> home = tempfile.mkdtemp()
+        >>> spec = parse_strategy("name: doc\\ndata: {source: synthetic, bars: 600}\\nindicators: {rsi_14: {}}\\n"
+        ...                       "nn_inputs: {indicators: [rsi_14]}\\ntraining: {epochs: 2}\\n")
+        >>> _ = run(spec, home=home)
+        >>> template = DecisionEngine.from_bundle(load_bundle("doc", home=home))
+        >>> a, b = template.fresh(), template.fresh()
+        >>> bars = [bar for _, bar in synthetic_ohlcv(20, seed=2).iterrows()]
+        >>> [a.update(bar).signal for bar in bars] == [b.update(bar).signal for bar in bars]
+        True
+        >>> a.inference_model is template.inference_model
+        True
+        """
+        if self.primary is not None:
+            raise ValueError("a meta-labelling engine's primary stream is built from its bundle: use from_bundle")
+        return type(self)(
+            self.strategy, self.model, self.scaler, self.resolved_features, self.rules, _inference=self.inference_model
+        )
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, rules: DecisionRules | None = None, **filters: Any) -> DecisionEngine:

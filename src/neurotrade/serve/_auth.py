@@ -17,12 +17,16 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def require_key(
+async def require_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> None:
-    """Refuse the request (401) unless it carries a valid, unrevoked API key."""
+    """Refuse the request (401) unless it carries a valid, unrevoked API key.
+
+    ``async``, so the check runs on the event loop: one indexed SQLite read and a sha256 (microseconds) cost less
+    than the thread hop FastAPI makes for a plain ``def`` dependency.
+    """
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise ApiError(

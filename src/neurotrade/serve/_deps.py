@@ -1,4 +1,8 @@
-"""Dependencies the routers ask for: the settings, the job store, the engine cache (built once per app)."""
+"""Dependencies the routers ask for: the settings, the job store, the engine cache (built once per app).
+
+They are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, and a hop to a thread and back for
+reading an attribute cost more than most requests' own work (under load, every hop also waits for the GIL).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,17 @@ from neurotrade.serve._jobs import JobStore
 from neurotrade.serve._settings import ServeSettings
 
 
-def settings_of(request: Request) -> ServeSettings:
+async def settings_of(request: Request) -> ServeSettings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def jobs_of(request: Request) -> JobStore:
+async def jobs_of(request: Request) -> JobStore:
     """The app's job store."""
     return request.app.state.jobs
 
 
-def engines_of(request: Request) -> EngineCache:
+async def engines_of(request: Request) -> EngineCache:
     """The app's engine cache."""
     return request.app.state.engines
 

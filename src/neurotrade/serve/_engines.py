@@ -2,7 +2,8 @@
 
 Loading a bundle (hashing every file, rebuilding the network) costs far more than a decision, so a loaded engine is
 kept per bundle, fresh, as a template; each request gets a new engine built from the template's parts (its own
-feature streams, rules state and float64 model copy), fed the request's bars from the first, exactly as
+feature streams, rules state and input buffers; the template's float64 model copy, which no decision changes, is
+shared rather than copied again: a copy cost more than a decision), fed the request's bars from the first, exactly as
 ``DecisionEngine.from_bundle(bundle)`` in-process would be. A bundle version never changes once saved (a deleted
 version's number is never reused), so a bundle's name is its cache key; a deleted bundle leaves the cache.
 """
@@ -54,6 +55,11 @@ class EngineCache:
         with self._lock:
             self._engines.pop(name, None)
 
+    def is_loaded(self, name: str) -> bool:
+        """Whether the bundle ``name`` (as given: a full name, not an alias) is loaded, so :meth:`engine` costs
+        microseconds rather than a load."""
+        return self._cached(name) is not None
+
     def engine(self, name: str) -> tuple[str, DecisionEngine]:
         """A fresh engine for the bundle ``name`` means, and that bundle's full name."""
         from neurotrade.decision import DecisionEngine
@@ -66,7 +72,7 @@ class EngineCache:
         t = loaded.template
         if t.primary is not None:  # the primary side's stream is built from the bundle: build the whole engine
             return loaded.bundle.ref.name, DecisionEngine.from_bundle(loaded.bundle)
-        return loaded.bundle.ref.name, DecisionEngine(t.strategy, t.model, t.scaler, t.resolved_features, t.rules)
+        return loaded.bundle.ref.name, t.fresh()
 
     def _cached(self, name: str) -> _Loaded | None:
         with self._lock:

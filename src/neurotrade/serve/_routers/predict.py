@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from neurotrade.serve._auth import require_key
 from neurotrade.serve._deps import Engines
-from neurotrade.serve._engines import decide
+from neurotrade.serve._engines import EngineCache, decide
 from neurotrade.serve._errors import ApiError, responses
 from neurotrade.serve._schemas import PredictRequest, PredictResponse, Probabilities
 
@@ -50,16 +50,31 @@ def decision_out(name: str, engine: DecisionEngine, d: Decision, bars: int) -> P
     )
 
 
+# A request of up to this many bars is decided on the event loop (~30 us a bar): handing it to a thread and back,
+# and the GIL hand-offs between that thread and the loop, cost more than the work, and under concurrent clients
+# those waits made up most of the latency. A longer one, or one whose bundle is still to be loaded (file hashes, the
+# network rebuilt), goes to the thread pool so it does not hold up the others.
+INLINE_BARS = 512
+
+
 @router.post("/predict", response_model=PredictResponse, summary="Decide on the last of some bars")
-def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
+async def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
     """Feed the bars, oldest first, through a fresh decision engine of the bundle (streaming features, the
     bundle's scaler and model, its decision rules), exactly as `DecisionEngine.from_bundle` would in-process, and
     answer its decision at the last bar. The features the strategy computes must equal the bundle's
     resolved_features (else 422). Send enough history to warm every feature up: `ready: false` says it was not.
     A client that decides bar after bar should open a stream (`POST /streams`) and send each new bar alone."""
+    if len(body.bars) <= INLINE_BARS and engines.is_loaded(body.model):
+        return _predict(body, engines)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_predict, body, engines)
+
+
+def _predict(body: PredictRequest, engines: EngineCache) -> PredictResponse:
     from neurotrade.errors import FeatureError
 
-    name, engine = engines.engine(body.model)
+    name, engine = engines.engine(body.model)  # a bundle not loaded yet is loaded here (once)
     bars = [bar.model_dump() for bar in body.bars]
     try:
         d = decide(engine, bars, body.position)

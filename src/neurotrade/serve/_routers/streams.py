@@ -22,8 +22,8 @@ router = APIRouter(
 StreamId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The stream's id, as opened.")]
 
 
-def streams_of(request: Request) -> StreamStore:
-    """The app's stream store."""
+async def streams_of(request: Request) -> StreamStore:
+    """The app's stream store (async: no thread hop to read it)."""
     return request.app.state.streams
 
 
