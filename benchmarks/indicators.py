@@ -1,6 +1,6 @@
 """How fast the indicator kernels are beside the peers a user would otherwise pick, measured in one run.
 
-Three tables, each a ratio of times measured here, now, on the same bars:
+Four tables, each a ratio of times measured here, now, on the same bars:
 
 (a) every indicator with a TA-Lib twin, at its defaults, on ``--bars`` bars (1,000,000): our kernel
     (``init`` + ``update`` over the series, output allocated) against the TA-Lib function on NumPy
@@ -14,6 +14,10 @@ Three tables, each a ratio of times measured here, now, on the same bars:
 (c) every indicator TA-Lib lacks: ``compute()`` against its plain pandas definition in
     ``tests/indicators/reference/*.py``, on ``--ref-bars`` bars (100,000: the plain definitions
     loop in Python at times, so they are timed on fewer bars than (a)).
+(d) only with ``--tables d``: a panel of ``--torch-symbols`` x ``--torch-bars`` (5,000 x 10,000,
+    1.9 GiB of float64 bars) through the numba panel runner on the CPU against the torch forms on
+    ``--device`` (a GPU when one is present), per indicator with a torch form
+    (``benchmarks/indicators_torch.py``, which also runs alone).
 
 Goals printed beside the numbers: kernels, median ratio to TA-Lib <= 1.0 and none above 1.5; through
 ``compute()``, median <= 1.2 and none above 1.5; panels at least 2x faster than the TA-Lib loop; at least
@@ -26,6 +30,7 @@ repository root::
     .venv/bin/python benchmarks/indicators.py                 # everything
     .venv/bin/python benchmarks/indicators.py --only rsi,macd --repeats 3
     .venv/bin/python benchmarks/indicators.py --tables a    # table (a) alone
+    .venv/bin/python benchmarks/indicators.py --tables d --only rsi,adx,cci,wavetrend   # the torch panel
 """
 
 from __future__ import annotations
@@ -296,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--symbols", type=int, default=500, help="symbols in the panel of table (b) (default 500)")
     parser.add_argument("--panel-bars", type=int, default=2_000, help="bars per symbol in table (b) (default 2,000)")
     parser.add_argument("--ref-bars", type=int, default=100_000, help="bars for table (c) (default 100,000)")
-    parser.add_argument("--tables", default="abc", help="which tables to run, e.g. 'a' or 'bc' (default abc)")
+    parser.add_argument("--tables", default="abc", help="which tables to run, e.g. 'a' or 'bc' or 'd' (default abc)")
+    parser.add_argument("--torch-symbols", type=int, default=5_000, help="symbols in table (d)'s panel (default 5,000)")
+    parser.add_argument("--torch-bars", type=int, default=10_000, help="bars per symbol in table (d) (default 10,000)")
+    parser.add_argument("--device", default="auto", help="table (d)'s torch device: auto (CUDA if present), cpu, cuda")
     args = parser.parse_args(argv)
     only = {name.strip().lower() for text in args.only for name in text.split(",") if name.strip()}
     unknown = only - {info.name for info in available()}
@@ -309,15 +317,27 @@ def main(argv: list[str] | None = None) -> int:
         f"({numba.get_num_threads()} threads, {os.cpu_count()} CPUs), TA-Lib {talib.__ta_version__.decode().split()[0]}"
     )
     tables = set(args.tables.lower())
-    if not tables or tables - set("abc"):
-        parser.error(f"--tables takes letters among a, b, c, got {args.tables!r}")
+    if not tables or tables - set("abcd"):
+        parser.error(f"--tables takes letters among a, b, c, d, got {args.tables!r}")
     if "a" in tables:
         table_a(make_bars(args.bars, seed=1), args.repeats, only)
     if "b" in tables:
         table_b(args.symbols, args.panel_bars, args.repeats, only)
     if "c" in tables:
         table_c(make_bars(args.ref_bars, seed=2), args.repeats, only)
+    if "d" in tables:
+        table_d(args, only)
     return 0
+
+
+def table_d(args: argparse.Namespace, only: set[str]) -> None:
+    """The torch panel table, from its own script beside this one."""
+    spec = importlib.util.spec_from_file_location("indicators_torch", Path(__file__).with_name("indicators_torch.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = ["--torch-symbols", str(args.torch_symbols), "--torch-bars", str(args.torch_bars), "--device", args.device]
+    argv += ["--repeats", str(args.repeats)] + (["--only", ",".join(sorted(only))] if only else [])
+    module.main(argv)
 
 
 if __name__ == "__main__":

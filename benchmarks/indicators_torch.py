@@ -66,7 +66,7 @@ def scaled_error(expected: pd.DataFrame, got: pd.DataFrame) -> float:
     return float(np.max(error / np.where(scale > 0, scale, 1.0), initial=0.0))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--torch-symbols", type=int, default=5_000)
     parser.add_argument("--torch-bars", type=int, default=10_000)
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present, else cpu), cpu, cuda, cuda:1")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--repeats", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     dtype = getattr(torch, args.dtype)
     names = [n for n in args.only.split(",") if n] or torch_forms()
