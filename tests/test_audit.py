@@ -52,8 +52,8 @@ def test_clean_strategies_pass_and_report_warm_up() -> None:
 def test_catches_a_feature_that_reads_the_next_bar(monkeypatch) -> None:
     original = features._build.compute_indicators
 
-    def peeking(bars, specs):
-        out = original(bars, specs)
+    def peeking(bars, specs, *device):
+        out = original(bars, specs, *device)
         out["rsi_14"] = out["rsi_14"].shift(-1)  # the next bar's RSI
         return out
 
@@ -64,8 +64,8 @@ def test_catches_a_feature_that_reads_the_next_bar(monkeypatch) -> None:
 def test_catches_a_centred_moving_average(monkeypatch) -> None:
     original = features._build.compute_indicators
 
-    def centred(bars, specs):
-        out = original(bars, specs)
+    def centred(bars, specs, *device):
+        out = original(bars, specs, *device)
         out["rsi_14"] = bars["close"].rolling(5, center=True).mean()
         return out
 
@@ -117,7 +117,7 @@ def test_cli_exits_3_on_a_leak_and_0_when_clean(monkeypatch, tmp_path, capsys) -
         main(["audit", str(path), "--cuts", "4"])
     assert clean.value.code in (0, None) and "no leaks found" in capsys.readouterr().out
     original = features._build.compute_indicators
-    monkeypatch.setattr(features._build, "compute_indicators", lambda bars, specs: original(bars, specs).shift(-1))
+    monkeypatch.setattr(features._build, "compute_indicators", lambda bars, specs, *device: original(bars, specs, *device).shift(-1))
     with pytest.raises(SystemExit) as leaked:
         main(["audit", str(path), "--cuts", "4"])
     assert leaked.value.code == 3 and "leaks found in: 1d_rsi_14" in capsys.readouterr().out

@@ -81,8 +81,8 @@ def test_the_sample_universe_with_a_shorter_history_passes(tmp_path) -> None:
 def test_catches_one_symbols_feature_that_reads_the_next_bar(monkeypatch, tmp_path) -> None:
     original = _universe.compute_indicator_panels
 
-    def peeking_on_s002(bars, specs):
-        out = original(bars, specs)
+    def peeking_on_s002(bars, specs, *device):
+        out = original(bars, specs, *device)
         if "S002" in out:
             out["S002"]["rsi_14"] = out["S002"]["rsi_14"].shift(-1)
         return out
@@ -99,7 +99,7 @@ def test_catches_one_symbols_feature_that_reads_the_next_bar(monkeypatch, tmp_pa
 def test_catches_a_single_symbol_indicator_kernel_that_reads_the_next_bar(monkeypatch, tmp_path) -> None:
     """A universe's coarser timeframes come from the one-symbol indicator code: its leaks are caught too."""
     original = features._build.compute_indicators
-    monkeypatch.setattr(features._build, "compute_indicators", lambda bars, specs: original(bars, specs).shift(-1))
+    monkeypatch.setattr(features._build, "compute_indicators", lambda bars, specs, *device: original(bars, specs, *device).shift(-1))
     spec = parse_strategy(UNIVERSE.replace("cross_section:", "timeframes: [1d, 1w]\n  cross_section:"))
     report = audit(spec, home=tmp_path, cuts=3)
     assert {"1w_rsi_14", "1w_adx_14"} <= leaking(report)
