@@ -153,7 +153,11 @@ def backtest_bundle(
     rows = []
     started = False
     stop = int(np.flatnonzero(inside)[-1]) + 1
-    for i, (time, bar) in enumerate(bars.iloc[:stop].iterrows()):
+    # Plain dicts of the row's values, not iterrows()'s Series: building a Series per bar cost more than the
+    # engine's own work on it.
+    columns, values = list(bars.columns), bars.to_numpy()
+    for i, time in enumerate(bars.index[:stop]):
+        bar = dict(zip(columns, values[i], strict=True))
         if inside[i] and not started:
             # Trading starts flat with fresh rules, as each fold of the run did: no spacing or daily count carried
             # in from decisions before the window.
