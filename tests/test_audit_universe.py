@@ -99,7 +99,7 @@ def test_catches_one_symbols_feature_that_reads_the_next_bar(monkeypatch, tmp_pa
 def test_catches_a_single_symbol_indicator_kernel_that_reads_the_next_bar(monkeypatch, tmp_path) -> None:
     """A universe's coarser timeframes come from the one-symbol indicator code: its leaks are caught too."""
     original = features._build.compute_indicators
-    monkeypatch.setattr(features._build, "compute_indicators", lambda bars, specs, *device: original(bars, specs, *device).shift(-1))
+    monkeypatch.setattr(features._build, "compute_indicators", lambda *args: original(*args).shift(-1))
     spec = parse_strategy(UNIVERSE.replace("cross_section:", "timeframes: [1d, 1w]\n  cross_section:"))
     report = audit(spec, home=tmp_path, cuts=3)
     assert {"1w_rsi_14", "1w_adx_14"} <= leaking(report)
