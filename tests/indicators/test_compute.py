@@ -186,3 +186,15 @@ def test_each_result_has_its_own_column_labels(ohlcv: pd.DataFrame) -> None:
     second = compute(ohlcv, "bbands")
     assert second.columns.name is None
     assert list(second.columns) == ["upper", "middle", "lower"]
+
+
+def test_a_strided_column_that_starts_on_a_row_of_its_owner_is_not_read_as_that_row() -> None:
+    """A column viewing every other value of its owner's memory, starting where a row starts, passed the
+    side-by-side test and the kernel read the owner's contiguous row instead (wrong MIDPRICE values)."""
+    n = 6
+    owner = np.arange(3 * n, dtype=np.float64).reshape(3, n) + 100.0
+    high, low = owner[0], owner.reshape(-1)[n : 3 * n : 2]
+    frame = pd.DataFrame({"high": high, "low": low}, copy=False)
+    assert np.shares_memory(frame["low"].to_numpy(), owner)  # the frame holds the strided view itself
+    expected = (frame["high"].rolling(2).max() + frame["low"].rolling(2).min()) / 2
+    np.testing.assert_allclose(compute(frame, "midprice", period=2)["midprice"], expected, rtol=1e-12)

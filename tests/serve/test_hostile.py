@@ -167,6 +167,29 @@ def test_files_in_the_workspace_and_servers_urls_are_still_allowed(served, clien
         assert checked["valid"] is True, (extra, checked)
 
 
+def test_a_link_in_the_workspace_is_followed_but_never_climbed_out_of(
+    served, client: httpx.Client, tmp_path: Path
+) -> None:
+    # The loader resolves links before '..': with ws/market -> /x/market/daily, 'market/../private.csv' opened
+    # /x/market/private.csv while the check, comparing text, saw ws/private.csv.
+    server, _ = served
+    daily = tmp_path / "market" / "daily"
+    daily.mkdir(parents=True)
+    synthetic_ohlcv(400, seed=3).to_csv(daily / "syn.csv")
+    synthetic_ohlcv(400, seed=4).to_csv(tmp_path / "market" / "private.csv")
+    (server.home / "market").symlink_to(daily)
+    through = client.post(
+        "/strategies/validate", json={"strategy": BASE + "data: {source: file, path: market/syn.csv}\n"}
+    ).json()
+    assert through["valid"] is True, through  # the owner linked that folder in: it is meant to be read
+    for path in ("market/../private.csv", f"{server.home}/market/../private.csv"):
+        climbed = client.post(
+            "/strategies/validate", json={"strategy": BASE + f"data: {{source: file, path: '{path}'}}\n"}
+        ).json()
+        assert climbed["valid"] is False and [e["path"] for e in climbed["errors"]] == ["data.path"], climbed
+        assert "'..'" in climbed["errors"][0]["message"]
+
+
 # --- streams and deleted bundles ----------------------------------------------------------------------------------
 
 

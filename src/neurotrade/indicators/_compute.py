@@ -308,7 +308,10 @@ def _side_by_side(columns: list[np.ndarray]) -> np.ndarray | None:
         if left != 0 or not 0 <= row <= owner.shape[0] - len(columns):
             return None
         for j, values in enumerate(columns):
-            if values.base is not owner or values.__array_interface__["data"][0] != base + (row + j) * 8 * n:
+            # Each column must be that row of the owner itself: same start and contiguous (a strided column that
+            # starts on a row boundary would otherwise be read as the owner's row).
+            start = values.__array_interface__["data"][0]
+            if values.base is not owner or values.strides != (8,) or start != base + (row + j) * 8 * n:
                 return None
         view = owner[row : row + len(columns)].T
     view.flags.writeable = False

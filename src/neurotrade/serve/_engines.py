@@ -55,10 +55,15 @@ class EngineCache:
         with self._lock:
             self._engines.pop(name, None)
 
-    def is_loaded(self, name: str) -> bool:
-        """Whether the bundle ``name`` (as given: a full name, not an alias) is loaded, so :meth:`engine` costs
-        microseconds rather than a load."""
-        return self._cached(name) is not None
+    def is_cheap(self, name: str) -> bool:
+        """Whether the bundle ``name`` (as given: a full name, not an alias) is loaded and decides in microseconds
+        a bar: a plain MLP on the engine's one-row path, without a meta-labelling primary (whose engine is rebuilt
+        from its bundle, files hashed, per request). Window models and ensembles cost ~0.5 ms a bar."""
+        loaded = self._cached(name)
+        if loaded is None:
+            return False
+        t = loaded.template
+        return t.primary is None and bool(t._forward.fast)
 
     def engine(self, name: str) -> tuple[str, DecisionEngine]:
         """A fresh engine for the bundle ``name`` means, and that bundle's full name."""

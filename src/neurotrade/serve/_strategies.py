@@ -73,8 +73,9 @@ def _local_file(value: str, key: tuple[str, ...], home: Path) -> Path | None:
 def outside_workspace(text: str, home: Path) -> list[Problem]:
     """A problem for each file the strategy names outside the workspace ``home`` or in the server's own folder
     (see :data:`LOCAL_KEYS`), found in the YAML as written, before any file is looked at (so the answer never says
-    whether a file out there exists). Paths are compared as written, ``..`` resolved: links the workspace's owner
-    made are followed.
+    whether a file out there exists). Paths are compared as written, and one with a ``..`` part is refused: links
+    the workspace's owner made are followed (a data folder linked into the workspace is meant to be read), but
+    ``..`` after such a link would climb out of the folder it points to, since the loader resolves the link first.
 
     Examples
     --------
@@ -109,8 +110,14 @@ def outside_workspace(text: str, home: Path) -> list[Problem]:
             if bars
             else f"leave {dotted} out (the workspace's own store), or give a path in the workspace or a server's URL"
         )
+        climbs = ".." in where.parts
         where = Path(os.path.normpath(where))
-        if not where.is_absolute():
+        if climbs:
+            message = (
+                f"{value!r} climbs with '..', which after a link in the workspace leads out of it; a strategy sent "
+                f"to the server names its files without '..': {fix}"
+            )
+        elif not where.is_absolute():
             message = f"{value!r} is a relative path, whose folder depends on the process that opens it: {fix}"
         elif not where.is_relative_to(root):
             message = (

@@ -50,10 +50,11 @@ def decision_out(name: str, engine: DecisionEngine, d: Decision, bars: int) -> P
     )
 
 
-# A request of up to this many bars is decided on the event loop (~30 us a bar): handing it to a thread and back,
-# and the GIL hand-offs between that thread and the loop, cost more than the work, and under concurrent clients
-# those waits made up most of the latency. A longer one, or one whose bundle is still to be loaded (file hashes, the
-# network rebuilt), goes to the thread pool so it does not hold up the others.
+# A request of up to this many bars on a loaded plain MLP is decided on the event loop (~30 us a bar): handing it to
+# a thread and back, and the GIL hand-offs between that thread and the loop, cost more than the work, and under
+# concurrent clients those waits made up most of the latency. A longer one, one whose bundle is still to be loaded
+# (file hashes, the network rebuilt), or one whose model is not a plain MLP (a window model or an ensemble costs
+# ~0.5 ms a bar: 512 bars would hold the loop ~0.25 s) goes to the thread pool so it does not hold up the others.
 INLINE_BARS = 512
 
 
@@ -64,7 +65,7 @@ async def predict(body: PredictRequest, engines: Engines) -> PredictResponse:
     answer its decision at the last bar. The features the strategy computes must equal the bundle's
     resolved_features (else 422). Send enough history to warm every feature up: `ready: false` says it was not.
     A client that decides bar after bar should open a stream (`POST /streams`) and send each new bar alone."""
-    if len(body.bars) <= INLINE_BARS and engines.is_loaded(body.model):
+    if len(body.bars) <= INLINE_BARS and engines.is_cheap(body.model):
         return _predict(body, engines)
     from starlette.concurrency import run_in_threadpool
 
