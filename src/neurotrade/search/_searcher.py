@@ -115,10 +115,9 @@ class TrialProgress(Callback):
         self.say(ProgressEvent("trial", message, done=self.done, total=self.total))
 
 
-class FoldMedianRule(MedianStoppingRule):
-    """Ray's median stopping rule on the folds, without its pauses: while too few trials have reached a fold to
-    compare, a trial goes on (a paused trial has no checkpoint here, so Ray would start its run over); a trial
-    that has reported its last fold is never stopped."""
+class _LastFoldRuns:
+    """A scheduler on the folds that never stops a trial which has reported its last fold (or its final result):
+    a stop there would leave a trial without its complete result."""
 
     def __init__(self, *args: Any, folds: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,21 +126,18 @@ class FoldMedianRule(MedianStoppingRule):
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
         if result.get("final") or int(result.get("fold", 0)) >= self._folds:
             return TrialScheduler.CONTINUE
-        return super().on_trial_result(tune_controller, trial, result)
+        return super().on_trial_result(tune_controller, trial, result)  # type: ignore[misc]
+
+
+class FoldMedianRule(_LastFoldRuns, MedianStoppingRule):
+    """Ray's median stopping rule on the folds, without its pauses: while too few trials have reached a fold to
+    compare, a trial goes on (a paused trial has no checkpoint here, so Ray would start its run over); a trial
+    that has reported its last fold is never stopped."""
 
     def _on_insufficient_samples(self, tune_controller: Any, trial: Any, time: float) -> str:
         return TrialScheduler.CONTINUE
 
 
-class FoldHalving(ASHAScheduler):
+class FoldHalving(_LastFoldRuns, ASHAScheduler):
     """Successive halving on the folds; a trial that has reported its last fold is never stopped (Ray's rung at
     ``max_t`` would otherwise stop every trial before its final result, leaving no complete trial)."""
-
-    def __init__(self, *args: Any, folds: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._folds = folds
-
-    def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
-        if result.get("final") or int(result.get("fold", 0)) >= self._folds:
-            return TrialScheduler.CONTINUE
-        return super().on_trial_result(tune_controller, trial, result)
